@@ -1,0 +1,89 @@
+"""The injectable clock: real time, or a rehearsal that replays the workshop day faster."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Everything in the bot that needs "now" asks one of these."""
+
+    speed: float
+
+    def now(self) -> datetime:
+        """The current instant (timezone-aware, UTC)."""
+        ...
+
+    async def sleep_until(self, moment: datetime) -> None:
+        """Sleep until the clock reads ``moment`` (returns at once if it is past)."""
+        ...
+
+
+class SystemClock:
+    """Wall-clock time."""
+
+    speed = 1.0
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    async def sleep_until(self, moment: datetime) -> None:
+        delay = (moment - self.now()).total_seconds()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class RehearsalClock:
+    """Starts at ``start`` when created and runs ``speed`` times faster than real time.
+
+    ``--simulate-start 2022-07-23T08:40-04:00 --speed 60`` lives through the HAET day
+    (six hours) in six minutes.
+    """
+
+    def __init__(self, start: datetime, speed: float = 1.0) -> None:
+        if start.tzinfo is None:
+            raise ValueError("the rehearsal start needs a UTC offset or zone")
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.start = start.astimezone(UTC)
+        self.speed = float(speed)
+        self._origin = time.monotonic()
+
+    def now(self) -> datetime:
+        elapsed = (time.monotonic() - self._origin) * self.speed
+        return self.start + timedelta(seconds=elapsed)
+
+    async def sleep_until(self, moment: datetime) -> None:
+        delay = (moment - self.now()).total_seconds() / self.speed
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class ManualClock:
+    """A clock that only moves when told to: for tests. ``sleep_until`` waits for ``advance``."""
+
+    speed = 1.0
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("ManualClock needs an aware datetime")
+        self._now = start.astimezone(UTC)
+        self._changed = asyncio.Event()
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        self._now = moment.astimezone(UTC)
+        self._changed.set()
+
+    def advance(self, delta: timedelta) -> None:
+        self.set(self._now + delta)
+
+    async def sleep_until(self, moment: datetime) -> None:
+        while self._now < moment:
+            self._changed.clear()
+            await self._changed.wait()

@@ -1,0 +1,58 @@
+"""The one settings object: environment variables and `.env`, validated once at startup."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PROGRAM = PROJECT_ROOT / "data" / "haet2022.yaml"
+DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'data' / 'workshop-bot.db'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    discord_token: SecretStr | None = Field(default=None, description="the bot user's token")
+    database_url: str = Field(default=DEFAULT_DATABASE_URL)
+    program_file: Path = Field(default=DEFAULT_PROGRAM)
+    dev_guild_id: int | None = Field(default=None, description="sync commands here at startup")
+    owner_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+
+    discord_api_base: str = Field(default="https://discord.com/api/v10")
+    discord_gateway_url: str = Field(default="wss://gateway.discord.gg/")
+
+    simulate_start: datetime | None = None
+    speed: float = Field(default=1.0, gt=0)
+
+    log_level: str = "INFO"
+
+    # Until the organizer commands store these per server (see /setup).
+    announce_channel_id: int | None = None
+    announce_breaks: bool = False
+    announce_lead_minutes: int = Field(default=0, ge=0, le=120)
+    mention_role_id: int | None = None
+
+    @field_validator("simulate_start")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("SIMULATE_START needs a UTC offset, e.g. 2022-07-23T08:40-04:00")
+        return value
+
+    @field_validator("owner_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(",", " ").split()]
+        if isinstance(value, int):
+            return [value]
+        return value

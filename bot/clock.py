@@ -12,6 +12,7 @@ class Clock(Protocol):
     """Everything in the bot that needs "now" asks one of these."""
 
     speed: float
+    rehearsal: bool  # True when the clock is not the wall clock
 
     def now(self) -> datetime:
         """The current instant (timezone-aware, UTC)."""
@@ -26,6 +27,7 @@ class SystemClock:
     """Wall-clock time."""
 
     speed = 1.0
+    rehearsal = False
 
     def now(self) -> datetime:
         return datetime.now(UTC)
@@ -42,6 +44,8 @@ class RehearsalClock:
     ``--simulate-start 2022-07-23T08:40-04:00 --speed 60`` lives through the HAET day
     (six hours) in six minutes.
     """
+
+    rehearsal = True
 
     def __init__(self, start: datetime, speed: float = 1.0) -> None:
         if start.tzinfo is None:
@@ -66,6 +70,7 @@ class ManualClock:
     """A clock that only moves when told to: for tests. ``sleep_until`` waits for ``advance``."""
 
     speed = 1.0
+    rehearsal = True
 
     def __init__(self, start: datetime) -> None:
         if start.tzinfo is None:

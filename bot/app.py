@@ -1,0 +1,233 @@
+"""The composition root: settings -> logging -> engine -> services -> Bot. Nothing else builds."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import discord
+import yarl
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.client import WorkshopBot
+from bot.clock import Clock, RehearsalClock, SystemClock
+from bot.db import migrate
+from bot.db.session import create_engine, create_sessionmaker
+from bot.logs import configure_logging
+from bot.services.program import ProgramService
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS: tuple[str, ...] = ("cogs.meta",)
+
+
+@dataclass
+class Services:
+    """Everything the cogs and timers need, built once and handed down."""
+
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    program: ProgramService
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def database_backend(self) -> str:
+        return self.engine.dialect.name
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def make_clock(settings: Settings) -> Clock:
+    if settings.simulate_start is not None:
+        return RehearsalClock(settings.simulate_start, settings.speed)
+    if settings.speed != 1.0:
+        # A faster clock needs a start; start the rehearsal from now.
+        return RehearsalClock(SystemClock().now(), settings.speed)
+    return SystemClock()
+
+
+async def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    """Connect, migrate, load the program file (idempotently) and read it into memory."""
+    from bot.program.files import load_program
+    from bot.program.loader import load_program as load_into_db
+
+    clock = clock or make_clock(settings)
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate.upgrade(engine)
+        sessions = create_sessionmaker(engine)
+        if settings.program_file.exists():
+            program = load_program(settings.program_file)
+            await load_into_db(sessions, program, clock.now())
+        else:
+            log.warning("program file %s not found; serving what the database holds",
+                        settings.program_file)
+        program_service = ProgramService(sessions)
+        await program_service.refresh()
+    except BaseException:
+        await engine.dispose()
+        raise
+    return Services(
+        settings=settings,
+        clock=clock,
+        engine=engine,
+        sessions=sessions,
+        program=program_service,
+    )
+
+
+def point_discord_at(api_base: str, gateway_url: str) -> None:
+    """Aim discord.py's REST and gateway at a Discord-compatible server (class attributes)."""
+    discord.http.Route.BASE = api_base.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+def build_bot(
+    services: Services,
+    *,
+    extensions: Sequence[str] = EXTENSIONS,
+    dev_guild_id: int | None = None,
+    **options: Any,
+) -> WorkshopBot:
+    bot = WorkshopBot(
+        services,
+        extensions=extensions,
+        dev_guild_id=dev_guild_id if dev_guild_id is not None else services.settings.dev_guild_id,
+        **options,
+    )
+    bot.on_close(services.close)
+    return bot
+
+
+def _install_signal_handlers(bot: WorkshopBot) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, lambda s=sig: _shutdown(bot, s))
+        except (NotImplementedError, RuntimeError):
+            pass
+
+
+def _shutdown(bot: WorkshopBot, sig: signal.Signals) -> None:
+    log.info("received %s, shutting down", sig.name)
+    asyncio.get_running_loop().create_task(bot.close())
+
+
+def _settings_with(simulate_start: datetime | None, speed: float | None) -> Settings:
+    overrides: dict[str, Any] = {}
+    if simulate_start is not None:
+        overrides["simulate_start"] = simulate_start
+    if speed is not None:
+        overrides["speed"] = speed
+    return Settings(**overrides)
+
+
+async def _run_bot(settings: Settings) -> None:
+    assert settings.discord_token is not None
+    point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
+    services = await build_services(settings)
+    bot = build_bot(services)
+    _install_signal_handlers(bot)
+    async with bot:
+        await bot.start(settings.discord_token.get_secret_value())
+
+
+def run(simulate_start: datetime | None = None, speed: float | None = None) -> int:
+    settings = _settings_with(simulate_start, speed)
+    token = settings.discord_token.get_secret_value() if settings.discord_token else None
+    configure_logging(settings.log_level, secrets=[token] if token else [])
+    if not token:
+        print(
+            "No DISCORD_TOKEN is set, so here is the local playground: the bot against a local\n"
+            "Discord in your terminal. To connect to real Discord, put DISCORD_TOKEN in .env\n"
+            "(see .env.example and docs/organizers.md)."
+        )
+        return playground(simulate_start=simulate_start, speed=speed, settings=settings)
+    try:
+        asyncio.run(_run_bot(settings))
+    except discord.LoginFailure:
+        log.error("Discord refused the token: check DISCORD_TOKEN")
+        return 1
+    return 0
+
+
+def playground(
+    simulate_start: datetime | None = None,
+    speed: float | None = None,
+    settings: Settings | None = None,
+) -> int:
+    from bot.playground import run_playground
+
+    settings = settings or _settings_with(simulate_start, speed)
+    return run_playground(settings)
+
+
+def sync_global() -> int:
+    settings = Settings()
+    if settings.discord_token is None:
+        print("error: DISCORD_TOKEN is not set", flush=True)
+        return 1
+    configure_logging(settings.log_level, secrets=[settings.discord_token.get_secret_value()])
+    point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
+
+    async def _sync() -> int:
+        services = await build_services(settings)
+        bot = build_bot(services, dev_guild_id=None)
+        async with bot:
+            assert settings.discord_token is not None
+            # login() runs setup_hook, which loads the extensions (no dev guild: no guild sync).
+            await bot.login(settings.discord_token.get_secret_value())
+            synced = await bot.tree.sync()
+            print(f"synced {len(synced)} global commands (Discord may take a while to show them)")
+        return 0
+
+    return asyncio.run(_sync())
+
+
+# Permissions the bot needs, and no more: view channels, send messages, embed links, attach
+# files, read message history (for jump links), manage messages (pin the live board), mention
+# roles it is told to, manage events (Discord scheduled events).
+INVITE_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    embed_links=True,
+    attach_files=True,
+    read_message_history=True,
+    manage_messages=True,
+    mention_everyone=False,
+    manage_events=True,
+)
+
+
+def print_invite_url() -> int:
+    settings = Settings()
+    if settings.discord_token is None:
+        print("error: set DISCORD_TOKEN first: the application id is read from Discord")
+        return 1
+    point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
+
+    async def _app_id() -> int:
+        client = discord.Client(intents=discord.Intents.none())
+        async with client:
+            assert settings.discord_token is not None
+            await client.login(settings.discord_token.get_secret_value())
+            info = await client.application_info()
+            return info.id
+
+    app_id = asyncio.run(_app_id())
+    print(
+        discord.utils.oauth_url(
+            app_id, permissions=INVITE_PERMISSIONS, scopes=("bot", "applications.commands")
+        )
+    )
+    return 0

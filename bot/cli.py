@@ -1,0 +1,198 @@
+"""The `workshop-bot` command: import, validate, db, load, run, playground, sync, invite-url."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+
+from bot.errors import ProgramError, WorkshopBotError
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2022-07-23") from None
+
+
+def _instant(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO time like 2022-07-23T08:40-04:00"
+        ) from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} needs a UTC offset, e.g. -04:00")
+    return moment
+
+
+def _link(text: str) -> tuple[str, str]:
+    title, sep, url = text.partition("=")
+    if not sep or not title or not url:
+        raise argparse.ArgumentTypeError(f"{text!r} is not TITLE=URL")
+    return title, url
+
+
+def _add_clock_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--simulate-start",
+        type=_instant,
+        metavar="ISO",
+        help="rehearse: start the clock at this instant, e.g. 2022-07-23T08:40-04:00",
+    )
+    p.add_argument("--speed", type=float, help="rehearse this many times faster than real time")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workshop-bot", description="A Discord bot that runs a workshop's server on the day."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("import", help="turn a published schedule into a program file")
+    p.add_argument("format", choices=["virtual-site", "frab", "ics"])
+    p.add_argument("source", type=Path, help="the schedule file (use - for standard input)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="program file to write")
+    p.add_argument("--date", type=_date, help="the workshop day, YYYY-MM-DD")
+    p.add_argument("--tz", help="IANA zone of the times as the source displays them")
+    p.add_argument("--venue-tz", help="IANA zone of the venue (default: --tz)")
+    p.add_argument("--name", help="workshop name")
+    p.add_argument("--acronym", help="workshop acronym, e.g. 'HAET 2022'")
+    p.add_argument("--venue", help="where it takes place")
+    p.add_argument("--link", type=_link, action="append", default=[], metavar="TITLE=URL")
+
+    p = sub.add_parser("validate", help="check a program file")
+    p.add_argument("file", type=Path)
+
+    p = sub.add_parser("db", help="database maintenance")
+    p.add_argument("action", choices=["upgrade", "current"])
+
+    p = sub.add_parser("load", help="load a program file into the database (idempotent)")
+    p.add_argument("file", type=Path, nargs="?", help="default: PROGRAM_FILE")
+
+    p = sub.add_parser("run", help="run the bot (without DISCORD_TOKEN: the local playground)")
+    _add_clock_options(p)
+
+    p = sub.add_parser("playground", help="the bot against a local Discord, in your terminal")
+    _add_clock_options(p)
+
+    sub.add_parser("sync", help="sync slash commands globally (run once after an upgrade)")
+    sub.add_parser("invite-url", help="print the link that adds the bot to a server")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except ProgramError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except WorkshopBotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "import":
+        return _import(args)
+    if args.command == "validate":
+        return _validate(args)
+    if args.command == "db":
+        return asyncio.run(_db(args))
+    if args.command == "load":
+        return asyncio.run(_load(args))
+    from bot import app
+
+    if args.command == "run":
+        return app.run(simulate_start=args.simulate_start, speed=args.speed)
+    if args.command == "playground":
+        return app.playground(simulate_start=args.simulate_start, speed=args.speed)
+    if args.command == "sync":
+        return app.sync_global()
+    if args.command == "invite-url":
+        return app.print_invite_url()
+    raise AssertionError(args.command)
+
+
+def _import(args: argparse.Namespace) -> int:
+    from bot.program.files import write_program
+    from bot.program.importers import ImportOptions, get_importer
+    from bot.program.model import Link
+
+    source = "<stdin>" if str(args.source) == "-" else str(args.source)
+    try:
+        text = sys.stdin.read() if source == "<stdin>" else args.source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProgramError("no such file", source=source) from None
+    except UnicodeDecodeError as exc:
+        raise ProgramError(f"not UTF-8 text (byte {exc.start})", source=source) from None
+    options = ImportOptions(
+        date=args.date,
+        tz=args.tz,
+        name=args.name,
+        acronym=args.acronym,
+        venue=args.venue,
+        venue_tz=args.venue_tz,
+        links=tuple(Link(title=t, url=u) for t, u in args.link),
+    )
+    program = get_importer(args.format)(text, source, options)
+    # Only a complete, valid program reaches the disk.
+    write_program(program, args.output)
+    print(f"wrote {args.output}: {len(program.entries)} entries of {program.workshop.name}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from bot.program.files import load_program
+
+    program = load_program(args.file)
+    kinds = Counter(e.kind for e in program.entries)
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+    print(f"{args.file}: valid, {len(program.entries)} entries ({summary})")
+    return 0
+
+
+async def _db(args: argparse.Namespace) -> int:
+    from bot.db import migrate
+    from bot.db.session import create_engine
+    from bot.settings import Settings
+
+    settings = Settings()
+    engine = create_engine(settings.database_url)
+    try:
+        if args.action == "upgrade":
+            await migrate.upgrade(engine)
+        print(f"database at revision {await migrate.current_revision(engine)}")
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def _load(args: argparse.Namespace) -> int:
+    from bot.clock import SystemClock
+    from bot.db import migrate
+    from bot.db.session import create_engine, create_sessionmaker
+    from bot.program.files import load_program
+    from bot.program.loader import load_program as load_into_db
+    from bot.settings import Settings
+
+    settings = Settings()
+    program = load_program(args.file or settings.program_file)
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate.upgrade(engine)
+        report = await load_into_db(create_sessionmaker(engine), program, SystemClock().now())
+    finally:
+        await engine.dispose()
+    print(f"loaded {program.workshop.name}: {report.summary()}")
+    return 0

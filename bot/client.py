@@ -1,0 +1,71 @@
+"""The Bot subclass: minimal intents, extensions loaded and commands synced in setup_hook."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord.ext import commands
+
+from bot.tree import WorkshopTree
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+log = logging.getLogger(__name__)
+
+
+def minimal_intents() -> discord.Intents:
+    """Guilds only: no members, presences or message content (all privileged), no messages."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    return intents
+
+
+class WorkshopBot(commands.Bot):
+    def __init__(
+        self,
+        services: Services,
+        *,
+        extensions: Sequence[str],
+        dev_guild_id: int | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=minimal_intents(),
+            tree_cls=WorkshopTree,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+            **options,
+        )
+        self.services = services
+        self._extensions_to_load = tuple(extensions)
+        self._dev_guild_id = dev_guild_id
+        self._on_close: list[Callable[[], Awaitable[None]]] = []
+
+    async def setup_hook(self) -> None:
+        for name in self._extensions_to_load:
+            await self.load_extension(name)
+        if self._dev_guild_id is not None:
+            guild = discord.Object(id=self._dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to guild %s", len(synced), self._dev_guild_id)
+
+    def on_close(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run ``callback`` when the bot closes (after discord.py's own cleanup)."""
+        self._on_close.append(callback)
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            for callback in reversed(self._on_close):
+                try:
+                    await callback()
+                except Exception:
+                    log.exception("cleanup step failed during shutdown")
+            self._on_close.clear()

@@ -1,0 +1,230 @@
+"""SQLAlchemy models: the program, and everything users and organizers keep in the bot."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes in and out, stored as UTC (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        from datetime import UTC
+
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        from datetime import UTC
+
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ProgramInfo(Base):
+    """The loaded program's workshop (one row): name, zone, organizers, and when it was loaded."""
+
+    __tablename__ = "program_info"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    acronym: Mapped[str] = mapped_column(String(40))
+    venue: Mapped[str] = mapped_column(String(300), default="")
+    timezone: Mapped[str] = mapped_column(String(64))
+    day: Mapped[str] = mapped_column(String(10))  # ISO date of the workshop day
+    description: Mapped[str] = mapped_column(Text, default="")
+    links: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    organizers: Mapped[list[dict[str, str | None]]] = mapped_column(JSON, default=list)
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProgramEntry(Base):
+    """One program entry. Rows are never deleted: an entry gone from the file is cancelled,
+    so the reminders and deliveries that reference it survive and can tell their users."""
+
+    __tablename__ = "entries"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    people: Mapped[list[str]] = mapped_column(JSON, default=list)
+    abstract: Mapped[str] = mapped_column(Text, default="")
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    session_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    room: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    links: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class GuildConfig(Base):
+    """Per-server configuration (set with /setup)."""
+
+    __tablename__ = "guild_config"
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    default_channel_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    kind_channels: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    board_channel_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    board_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    organizer_role_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    mention_role_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    announce_breaks: Mapped[bool] = mapped_column(Boolean, default=False)
+    lead_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    event_kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    configured_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Subscription(Base):
+    """A user's reminder for one talk."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("user_id", "entry_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    guild_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("entries.id"), index=True)
+    minutes_before: Mapped[int] = mapped_column(Integer, default=10)
+    # Denormalized (entry start - lead) so the due query is one indexed range scan.
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # active | sent | undeliverable | cancelled
+    state: Mapped[str] = mapped_column(String(20), default="active", index=True)
+    via_kind: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    entry: Mapped[ProgramEntry] = relationship(lazy="raise")
+
+
+class KindSubscription(Base):
+    """A user's standing wish to be reminded of every entry of a kind, present and future."""
+
+    __tablename__ = "kind_subscriptions"
+    __table_args__ = (UniqueConstraint("user_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    guild_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    minutes_before: Mapped[int] = mapped_column(Integer, default=10)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Delivery(Base):
+    """Every message the bot sends on a timer, under a unique key, before and after sending.
+
+    ``key`` is e.g. ``reminder:<subscription id>:<due iso>`` or ``announce:<guild>:<entry>:<start iso>``.
+    state: pending -> claimed -> sent | failed | skipped. A claimed row whose claimant died is
+    the single message that may have been in flight.
+    """
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # reminder | announcement | custom | notice
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    claimed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    channel_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    __table_args__ = (Index("ix_deliveries_state_due", "state", "due_at"),)
+
+
+class ScheduledAnnouncement(Base):
+    """An organizer's announcement for later (/announce at)."""
+
+    __tablename__ = "scheduled_announcements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    role_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # scheduled | sent | cancelled | failed
+    state: Mapped[str] = mapped_column(String(20), default="scheduled")
+
+
+class DMChannel(Base):
+    """Cache of users' DM channel ids, so a reminder costs one request, not two."""
+
+    __tablename__ = "dm_channels"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class GuildEvent(Base):
+    """The Discord scheduled event the bot made for a program entry in a server."""
+
+    __tablename__ = "guild_events"
+    __table_args__ = (UniqueConstraint("guild_id", "entry_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("entries.id"))
+    event_id: Mapped[int] = mapped_column(BigInteger)
+    synced_hash: Mapped[str] = mapped_column(String(64))
+
+
+class BotEvent(Base):
+    """Things organizers should see in /status: errors, permission problems (once each)."""
+
+    __tablename__ = "bot_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

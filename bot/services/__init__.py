@@ -1,0 +1,1 @@
+"""Plain async services: the workshop's logic, with no Discord import."""

@@ -1,0 +1,1 @@
+"""Shared Discord rendering: formatting helpers, embeds, views."""

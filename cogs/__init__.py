@@ -1,0 +1,1 @@
+"""Discord extensions, one per audience: each parses interactions and calls a service."""

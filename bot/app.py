@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 import time
@@ -70,8 +71,9 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
             program = load_program(settings.program_file)
             await load_into_db(sessions, program, clock.now())
         else:
-            log.warning("program file %s not found; serving what the database holds",
-                        settings.program_file)
+            log.warning(
+                "program file %s not found; serving what the database holds", settings.program_file
+            )
         program_service = ProgramService(sessions)
         await program_service.refresh()
     except BaseException:
@@ -113,7 +115,7 @@ def _install_signal_handlers(bot: WorkshopBot) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(sig, lambda s=sig: _shutdown(bot, s))
+            loop.add_signal_handler(sig, functools.partial(_shutdown, bot, sig))
         except (NotImplementedError, RuntimeError):
             pass
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import NoDecode
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PROGRAM = PROJECT_ROOT / "data" / "haet2022.yaml"

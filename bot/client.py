@@ -33,6 +33,9 @@ class WorkshopBot(commands.Bot):
         dev_guild_id: int | None = None,
         **options: Any,
     ) -> None:
+        # The bot never joins voice: discord.py's warnings about voice libraries are noise.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=minimal_intents(),

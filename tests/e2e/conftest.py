@@ -1,0 +1,86 @@
+"""End-to-end fixtures: the real bot (real discord.py, real database) against the local Discord.
+
+Every test here fails on an ERROR log record, on any request that violates Discord's API
+description, or if the bot's task dies.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.local import LocalDiscord
+from bot.settings import Settings
+from bot.simulator import DiscordSimulator, RateLimitConfig
+from tests.conftest import HAET_FILE
+
+# The workshop's first minutes, unless a test sets its own moment.
+DEFAULT_MOMENT = datetime.fromisoformat("2022-07-23T09:05:00-04:00")
+
+
+class ErrorRecords(logging.Handler):
+    """Collects ERROR records; the test fails at teardown unless it expected them."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+        self.sim: DiscordSimulator | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+        if self.sim is not None:
+            # Fail a waiting interaction at once instead of after its timeout.
+            self.sim.fail_waiters(AssertionError(f"logged an error: {self.format(record)}"))
+
+    def take(self) -> list[logging.LogRecord]:
+        """Hand over (and forget) the records a test expected."""
+        taken, self.records = self.records, []
+        return taken
+
+
+@pytest.fixture
+def error_log() -> Iterator[ErrorRecords]:
+    handler = ErrorRecords()
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+    errors = [handler.format(r) for r in handler.records]
+    assert not errors, f"errors were logged: {errors}"
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(DEFAULT_MOMENT)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=database_url,
+        program_file=HAET_FILE,
+        discord_token="sim-token",
+    )
+
+
+@pytest.fixture
+async def local(
+    settings: Settings, clock: ManualClock, error_log: ErrorRecords
+) -> AsyncIterator[LocalDiscord]:
+    """The simulator with realistic rate limits, and the bot connected to it."""
+    sim = DiscordSimulator(rate_limit_config=RateLimitConfig())
+    async with sim:
+        error_log.sim = sim
+        async with LocalDiscord(settings, clock, simulator=sim) as stack:
+            yield stack
+            assert stack.bot_alive(), "the bot's task died"
+        sim.assert_clean()

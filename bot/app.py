@@ -20,13 +20,20 @@ from bot.client import WorkshopBot
 from bot.clock import Clock, RehearsalClock, SystemClock
 from bot.db import migrate
 from bot.db.session import create_engine, create_sessionmaker
+from bot.delivery import DiscordOutbox
 from bot.logs import configure_logging
+from bot.services.announcements import AnnouncementTargets
 from bot.services.program import ProgramService
+from bot.services.reminders import ReminderService
+from bot.services.schedule import ScheduleService
+from bot.services.search import SearchService
 from bot.settings import Settings
+from bot.timing import DeliveryEngine
+from bot.ui.reminders import CardExtras, make_card_extras
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS: tuple[str, ...] = ("cogs.meta",)
+EXTENSIONS: tuple[str, ...] = ("cogs.meta", "cogs.reminders")
 
 
 @dataclass
@@ -35,17 +42,27 @@ class Services:
 
     settings: Settings
     clock: Clock
-    engine: AsyncEngine
+    db: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     program: ProgramService
+    schedule: ScheduleService
+    search: SearchService
+    reminders: ReminderService
+    targets: AnnouncementTargets
+    card_extras: CardExtras | None
     started: float = field(default_factory=time.monotonic)
+    # Made with the bot (they send through it): see build_bot.
+    outbox: DiscordOutbox | None = None
+    engine: DeliveryEngine | None = None
 
     @property
     def database_backend(self) -> str:
-        return self.engine.dialect.name
+        return self.db.dialect.name
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        if self.engine is not None:
+            await self.engine.stop()
+        await self.db.dispose()
 
 
 def make_clock(settings: Settings) -> Clock:
@@ -79,12 +96,20 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
     except BaseException:
         await engine.dispose()
         raise
+    reminders = ReminderService(sessions, clock, program_service)
+    if program_service.loaded:
+        await reminders.apply_kind_subscriptions()
     return Services(
         settings=settings,
         clock=clock,
-        engine=engine,
+        db=engine,
         sessions=sessions,
         program=program_service,
+        schedule=ScheduleService(lambda: program_service.snapshot),
+        search=SearchService(lambda: program_service.snapshot),
+        reminders=reminders,
+        targets=AnnouncementTargets(sessions, settings),
+        card_extras=make_card_extras(reminders, clock),
     )
 
 
@@ -106,6 +131,16 @@ def build_bot(
         extensions=extensions,
         dev_guild_id=dev_guild_id if dev_guild_id is not None else services.settings.dev_guild_id,
         **options,
+    )
+    services.outbox = DiscordOutbox(bot, services.sessions, services.program, services.targets)
+    services.engine = DeliveryEngine(
+        services.sessions,
+        services.clock,
+        services.program,
+        services.targets,
+        services.outbox,
+        rate=services.settings.delivery_rate,
+        lease_seconds=services.settings.claim_lease_seconds,
     )
     bot.on_close(services.close)
     return bot

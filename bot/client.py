@@ -57,6 +57,9 @@ class WorkshopBot(commands.Bot):
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
             log.info("synced %d commands to guild %s", len(synced), self._dev_guild_id)
+        if self.services.engine is not None:
+            # Timers are rebuilt from the database on every start.
+            await self.services.engine.start()
 
     def on_close(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Run ``callback`` when the bot closes (after discord.py's own cleanup)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -22,6 +23,14 @@ class Clock(Protocol):
         """Sleep until the clock reads ``moment`` (returns at once if it is past)."""
         ...
 
+    def real_delay(self, moment: datetime) -> float:
+        """Real seconds until the clock reads ``moment`` (0 if past, inf if it may never)."""
+        ...
+
+    def on_jump(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` whenever the clock is set rather than flowing (test clocks)."""
+        ...
+
 
 class SystemClock:
     """Wall-clock time."""
@@ -33,9 +42,15 @@ class SystemClock:
         return datetime.now(UTC)
 
     async def sleep_until(self, moment: datetime) -> None:
-        delay = (moment - self.now()).total_seconds()
+        delay = self.real_delay(moment)
         if delay > 0:
             await asyncio.sleep(delay)
+
+    def real_delay(self, moment: datetime) -> float:
+        return max(0.0, (moment - self.now()).total_seconds())
+
+    def on_jump(self, callback: Callable[[], None]) -> None:
+        pass  # the wall clock only flows
 
 
 class RehearsalClock:
@@ -61,9 +76,15 @@ class RehearsalClock:
         return self.start + timedelta(seconds=elapsed)
 
     async def sleep_until(self, moment: datetime) -> None:
-        delay = (moment - self.now()).total_seconds() / self.speed
+        delay = self.real_delay(moment)
         if delay > 0:
             await asyncio.sleep(delay)
+
+    def real_delay(self, moment: datetime) -> float:
+        return max(0.0, (moment - self.now()).total_seconds() / self.speed)
+
+    def on_jump(self, callback: Callable[[], None]) -> None:
+        pass  # a rehearsal flows like the wall clock, only faster
 
 
 class ManualClock:
@@ -77,6 +98,7 @@ class ManualClock:
             raise ValueError("ManualClock needs an aware datetime")
         self._now = start.astimezone(UTC)
         self._changed = asyncio.Event()
+        self._listeners: list[Callable[[], None]] = []
 
     def now(self) -> datetime:
         return self._now
@@ -84,6 +106,8 @@ class ManualClock:
     def set(self, moment: datetime) -> None:
         self._now = moment.astimezone(UTC)
         self._changed.set()
+        for callback in list(self._listeners):
+            callback()
 
     def advance(self, delta: timedelta) -> None:
         self.set(self._now + delta)
@@ -92,3 +116,9 @@ class ManualClock:
         while self._now < moment:
             self._changed.clear()
             await self._changed.wait()
+
+    def real_delay(self, moment: datetime) -> float:
+        return 0.0 if moment <= self._now else float("inf")
+
+    def on_jump(self, callback: Callable[[], None]) -> None:
+        self._listeners.append(callback)

@@ -18,7 +18,13 @@ from bot.app import make_clock
 from bot.local import LocalDiscord
 from bot.logs import configure_logging
 from bot.settings import PROJECT_ROOT, Settings
-from bot.simulator import DiscordSimulator, InteractionResult, SimulatorError, SimUser, render_message
+from bot.simulator import (
+    DiscordSimulator,
+    InteractionResult,
+    SimulatorError,
+    SimUser,
+    render_message,
+)
 
 PLAYGROUND_DB = PROJECT_ROOT / "data" / "playground.db"
 
@@ -63,7 +69,9 @@ class Playground:
         if event != "MESSAGE_CREATE" or data.get("interaction_metadata") or data.get("webhook_id"):
             return
         channel = self.local.sim.state.channels.get(int(data["channel_id"]))
-        where = "DM" if channel is not None and channel.is_dm else f"#{getattr(channel, 'name', '?')}"
+        where = (
+            "DM" if channel is not None and channel.is_dm else f"#{getattr(channel, 'name', '?')}"
+        )
         self.say(f"\n--- new message in {where} ---")
         self.say(render_message(data, tz=self.zone, names=self.local.sim.names()))
 
@@ -117,7 +125,11 @@ class Playground:
         path, node, rest = [tokens[0]], command, tokens[1:]
         while rest:
             sub = next(
-                (o for o in node.get("options", []) if o.get("type") in (1, 2) and o["name"] == rest[0]),
+                (
+                    o
+                    for o in node.get("options", [])
+                    if o.get("type") in (1, 2) and o["name"] == rest[0]
+                ),
                 None,
             )
             if sub is None:

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Reminder fan-out pace (requests/s), under Discord's global 50/s per bot.
+    delivery_rate: float = Field(default=46.0, gt=0, le=50)
+    # A send claimed by a process that died is taken over after this many seconds.
+    claim_lease_seconds: float = Field(default=60.0, gt=0)
+
     # Until the organizer commands store these per server (see /setup).
     announce_channel_id: int | None = None
     announce_breaks: bool = False

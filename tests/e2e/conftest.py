@@ -62,6 +62,28 @@ def clock() -> ManualClock:
     return ManualClock(DEFAULT_MOMENT)
 
 
+#: Discord's limits with 20x shorter windows, for tests that post a whole day in a second.
+FAST_LIMITS = RateLimitConfig().scaled(0.05)
+
+
+@pytest.fixture
+def rate_limits() -> RateLimitConfig:
+    """Discord's real limits (override with ``@pytest.mark.parametrize("rate_limits", ...)``)."""
+    return RateLimitConfig()
+
+
+@pytest.fixture
+async def sim(
+    error_log: ErrorRecords, rate_limits: RateLimitConfig
+) -> AsyncIterator[DiscordSimulator]:
+    """The local Discord."""
+    simulator = DiscordSimulator(rate_limit_config=rate_limits)
+    async with simulator:
+        error_log.sim = simulator
+        yield simulator
+        simulator.assert_clean()
+
+
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
@@ -74,13 +96,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 async def local(
-    settings: Settings, clock: ManualClock, error_log: ErrorRecords
+    settings: Settings, clock: ManualClock, sim: DiscordSimulator
 ) -> AsyncIterator[LocalDiscord]:
-    """The simulator with realistic rate limits, and the bot connected to it."""
-    sim = DiscordSimulator(rate_limit_config=RateLimitConfig())
-    async with sim:
-        error_log.sim = sim
-        async with LocalDiscord(settings, clock, simulator=sim) as stack:
-            yield stack
-            assert stack.bot_alive(), "the bot's task died"
-        sim.assert_clean()
+    """The bot connected to the local Discord."""
+    async with LocalDiscord(settings, clock, simulator=sim) as stack:
+        yield stack
+        assert stack.bot_alive(), "the bot's task died"

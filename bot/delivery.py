@@ -1,0 +1,202 @@
+"""Sends what the timing engine says is due, through discord.py: reminder DMs, announcements.
+
+Each send is one request: DM channel ids are cached in the database (created when a user
+first subscribes), and Discord's answers become outcomes the engine records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import aiohttp
+import discord
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db.models import DMChannel
+from bot.services.announcements import AnnouncementTarget, AnnouncementTargets, PlannedAnnouncement
+from bot.services.program import ProgramService
+from bot.timing import DueReminder, Outcome, SendResult
+from bot.ui.cards import talk_embed
+from bot.ui.format import discord_ts, venue_time
+from bot.ui.reminders import StopRemindersButton
+from bot.ui.text import CONTENT_MAX, trim
+
+if TYPE_CHECKING:
+    from bot.client import WorkshopBot
+
+log = logging.getLogger(__name__)
+
+CANNOT_DM = 50007
+MISSING_PERMISSIONS = 50013
+MISSING_ACCESS = 50001
+UNKNOWN_CHANNEL = 10003
+
+
+def outcome_of(exc: Exception) -> SendResult:
+    """Discord's refusal as the engine's outcome."""
+    if isinstance(exc, discord.Forbidden):
+        if exc.code == CANNOT_DM:
+            return SendResult(Outcome.UNDELIVERABLE, error="the user does not accept DMs (50007)")
+        if exc.code in (MISSING_PERMISSIONS, MISSING_ACCESS):
+            return SendResult(Outcome.FORBIDDEN, error=f"missing permissions ({exc.code})")
+        return SendResult(Outcome.FAILED, error=f"forbidden ({exc.code})")
+    if isinstance(exc, discord.DiscordServerError | aiohttp.ClientError | asyncio.TimeoutError):
+        return SendResult(Outcome.RETRY, error=f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, discord.HTTPException):
+        return SendResult(Outcome.FAILED, error=f"HTTP {exc.status} ({exc.code}): {exc.text}")
+    raise exc
+
+
+class DiscordOutbox:
+    def __init__(
+        self,
+        bot: WorkshopBot,
+        sessions: async_sessionmaker[AsyncSession],
+        program: ProgramService,
+        targets: AnnouncementTargets,
+    ) -> None:
+        self._bot = bot
+        self._sessions = sessions
+        self._program = program
+        self._targets = targets
+        self._dm_cache: dict[int, int] = {}
+        self._targets_cache: tuple[float, list[AnnouncementTarget]] = (0.0, [])
+
+    # -- DM channels ----------------------------------------------------------------------------
+
+    async def dm_channel_id(self, user_id: int, *, refresh: bool = False) -> int:
+        """The user's DM channel: from memory, the database, or (once) from Discord."""
+        if not refresh:
+            cached = self._dm_cache.get(user_id)
+            if cached is not None:
+                return cached
+            async with self._sessions() as s:
+                row = await s.get(DMChannel, user_id)
+            if row is not None:
+                self._dm_cache[user_id] = row.channel_id
+                return row.channel_id
+        data = await self._bot.http.start_private_message(user_id)
+        channel_id = int(data["id"])
+        await self._remember_dm(user_id, channel_id)
+        return channel_id
+
+    async def _remember_dm(self, user_id: int, channel_id: int) -> None:
+        self._dm_cache[user_id] = channel_id
+        try:
+            async with self._sessions() as s, s.begin():
+                row = await s.get(DMChannel, user_id)
+                if row is None:
+                    s.add(DMChannel(user_id=user_id, channel_id=channel_id))
+                else:
+                    row.channel_id = channel_id
+        except IntegrityError:
+            pass  # another process stored it at the same moment: same channel
+
+    async def send_dm(
+        self,
+        user_id: int,
+        *,
+        content: str,
+        embed: discord.Embed | None = None,
+        view: discord.ui.View | None = None,
+    ) -> discord.Message:
+        channel_id = await self.dm_channel_id(user_id)
+        try:
+            return await self._send(channel_id, content, embed, view, private=True)
+        except discord.NotFound:
+            # The cached channel is gone: ask Discord for the current one, once.
+            channel_id = await self.dm_channel_id(user_id, refresh=True)
+            return await self._send(channel_id, content, embed, view, private=True)
+
+    async def _send(
+        self,
+        channel_id: int,
+        content: str,
+        embed: discord.Embed | None,
+        view: discord.ui.View | None,
+        *,
+        private: bool = False,
+        allowed: discord.AllowedMentions | None = None,
+    ) -> discord.Message:
+        kind = discord.ChannelType.private if private else discord.ChannelType.text
+        channel = self._bot.get_partial_messageable(channel_id, type=kind)
+        return await channel.send(
+            content=content,
+            embed=embed if embed is not None else discord.utils.MISSING,
+            view=view if view is not None else discord.utils.MISSING,
+            allowed_mentions=allowed or discord.AllowedMentions.none(),
+        )
+
+    # -- what the engine calls ------------------------------------------------------------------
+
+    async def _announcement_channel(self, kind: str) -> tuple[int | None, int | None]:
+        """(guild id, channel id) where ``kind`` is announced, for the reminder's jump link."""
+        stamp, targets = self._targets_cache
+        if time.monotonic() - stamp > 30:
+            targets = await self._targets.load()
+            self._targets_cache = (time.monotonic(), targets)
+        for target in targets:
+            channel_id = target.channel_for(kind)
+            if channel_id is None:
+                continue
+            guild_id = target.guild_id
+            if guild_id is None:
+                channel = self._bot.get_channel(channel_id)
+                guild_id = getattr(getattr(channel, "guild", None), "id", None)
+            return guild_id, channel_id
+        return None, None
+
+    async def send_reminder(self, reminder: DueReminder, *, late: bool) -> SendResult:
+        talk = reminder.talk
+        workshop = self._program.snapshot.workshop
+        lines = [
+            f"⏰ **{talk.title}** starts {discord_ts(talk.start, 'R')} "
+            f"({discord_ts(talk.start, 't')}, {venue_time(talk.start, workshop.zone)})."
+        ]
+        if late:
+            lines.append("(Sent late: I was offline when this reminder was due.)")
+        guild_id, channel_id = await self._announcement_channel(talk.kind)
+        if guild_id is not None and channel_id is not None:
+            lines.append(f"Follow it here: https://discord.com/channels/{guild_id}/{channel_id}")
+        view = discord.ui.View(timeout=None)
+        view.add_item(StopRemindersButton())
+        session = self._program.snapshot.by_id.get(talk.session_id or "")
+        embed = talk_embed(talk, workshop, session=session)
+        try:
+            message = await self.send_dm(
+                reminder.user_id, content="\n".join(lines), embed=embed, view=view
+            )
+        except Exception as exc:
+            result = outcome_of(exc)
+            log.info("reminder %s not delivered: %s", reminder.key, result.error)
+            return result
+        return SendResult(Outcome.SENT, message_id=message.id, channel_id=message.channel.id)
+
+    async def send_announcement(self, item: PlannedAnnouncement, *, late: bool) -> SendResult:
+        talk = item.talk
+        snapshot = self._program.snapshot
+        posters = snapshot.children(talk.id) if talk.kind == "poster_session" else []
+        embed = talk_embed(talk, snapshot.workshop, posters=posters)
+        verb = "Starting now" if not late else "Started"
+        content = f"**{verb}** · {talk.kind_label}: {talk.title}"
+        if late:
+            content += "\n(Posted late: I was offline when it started.)"
+        allowed = discord.AllowedMentions.none()
+        if item.mention_role_id is not None:
+            content = f"<@&{item.mention_role_id}> {content}"
+            allowed = discord.AllowedMentions(
+                everyone=False, users=False, roles=[discord.Object(item.mention_role_id)]
+            )
+        try:
+            message = await self._send(
+                item.channel_id, trim(content, CONTENT_MAX), embed, None, allowed=allowed
+            )
+        except Exception as exc:
+            result = outcome_of(exc)
+            log.warning("announcement %s not posted: %s", item.key, result.error)
+            return SendResult(result.outcome, channel_id=item.channel_id, error=result.error)
+        return SendResult(Outcome.SENT, message_id=message.id, channel_id=item.channel_id)

@@ -1,0 +1,323 @@
+"""Reminder subscriptions: subscribe, list, cancel, by talk or by kind (future entries too)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.db.models import KindSubscription, Subscription
+from bot.errors import UserFacingError
+from bot.services.program import ProgramService, Talk
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LEAD = 10
+MAX_LEAD = 120
+PER_USER_CAP = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """A user's reminder as /remind list shows it."""
+
+    talk: Talk
+    minutes_before: int
+    due_at: datetime
+    state: str  # active | sent | undeliverable | cancelled
+    via_kind: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    talk: Talk
+    minutes_before: int
+    due_at: datetime
+    first_ever: bool  # the user's first subscription: confirm by DM
+    changed_lead: bool  # they had one already; only its lead time changed
+
+
+@dataclass(frozen=True, slots=True)
+class KindSubscribed:
+    kind: str
+    minutes_before: int
+    added: int  # talks of that kind subscribed now (future ones follow on reload)
+    first_ever: bool
+
+
+def due_time(talk: Talk, minutes_before: int) -> datetime:
+    return talk.start - timedelta(minutes=minutes_before)
+
+
+class ReminderService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        program: ProgramService,
+        *,
+        cap: int = PER_USER_CAP,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._program = program
+        self.cap = cap
+
+    def _talk(self, entry_id: str) -> Talk:
+        talk = self._program.snapshot.by_id.get(entry_id)
+        if talk is None:
+            raise UserFacingError("I don't know that talk: pick one from the suggestions.")
+        if talk.cancelled:
+            raise UserFacingError(f"“{talk.title}” was cancelled.")
+        return talk
+
+    @staticmethod
+    def _check_lead(minutes_before: int) -> None:
+        if not 0 <= minutes_before <= MAX_LEAD:
+            raise UserFacingError(f"Choose between 0 and {MAX_LEAD} minutes before the start.")
+
+    async def _ever_subscribed(self, s: AsyncSession, user_id: int) -> bool:
+        subs = await s.scalar(
+            select(func.count()).select_from(Subscription).where(Subscription.user_id == user_id)
+        )
+        kinds = await s.scalar(
+            select(func.count())
+            .select_from(KindSubscription)
+            .where(KindSubscription.user_id == user_id)
+        )
+        return bool(subs or kinds)
+
+    async def subscribe(
+        self,
+        user_id: int,
+        entry_id: str,
+        minutes_before: int = DEFAULT_LEAD,
+        guild_id: int | None = None,
+    ) -> Subscribed:
+        self._check_lead(minutes_before)
+        talk = self._talk(entry_id)
+        now = self._clock.now()
+        if now >= talk.start:
+            raise UserFacingError(f"“{talk.title}” has already started: no reminder needed!")
+        due = due_time(talk, minutes_before)
+        async with self._sessions() as s, s.begin():
+            first = not await self._ever_subscribed(s, user_id)
+            existing = await s.scalar(
+                select(Subscription).where(
+                    Subscription.user_id == user_id, Subscription.entry_id == entry_id
+                )
+            )
+            if existing is not None and existing.state == "active":
+                if existing.minutes_before == minutes_before:
+                    raise UserFacingError(
+                        f"You already have a reminder for “{talk.title}”, "
+                        f"{minutes_before} min before it starts."
+                    )
+                existing.minutes_before = minutes_before
+                existing.due_at = due
+                return Subscribed(talk, minutes_before, due, first_ever=False, changed_lead=True)
+            active = await s.scalar(
+                select(func.count())
+                .select_from(Subscription)
+                .where(Subscription.user_id == user_id, Subscription.state == "active")
+            )
+            if (active or 0) >= self.cap:
+                raise UserFacingError(
+                    f"You have {self.cap} reminders already, the most I keep per person. "
+                    "Cancel some with /remind cancel."
+                )
+            if existing is not None:
+                # A cancelled, sent or undeliverable one comes back to life.
+                existing.state = "active"
+                existing.minutes_before = minutes_before
+                existing.due_at = due
+                existing.via_kind = None
+            else:
+                s.add(
+                    Subscription(
+                        user_id=user_id,
+                        guild_id=guild_id,
+                        entry_id=entry_id,
+                        minutes_before=minutes_before,
+                        due_at=due,
+                        state="active",
+                        created_at=now,
+                    )
+                )
+        return Subscribed(talk, minutes_before, due, first_ever=first, changed_lead=False)
+
+    async def subscribe_kind(
+        self,
+        user_id: int,
+        kind: str,
+        minutes_before: int = DEFAULT_LEAD,
+        guild_id: int | None = None,
+    ) -> KindSubscribed:
+        self._check_lead(minutes_before)
+        snapshot = self._program.snapshot
+        if not any(t.kind == kind for t in snapshot.talks):
+            raise UserFacingError(f"The program has no entries of kind “{kind}”.")
+        now = self._clock.now()
+        async with self._sessions() as s, s.begin():
+            first = not await self._ever_subscribed(s, user_id)
+            row = await s.scalar(
+                select(KindSubscription).where(
+                    KindSubscription.user_id == user_id, KindSubscription.kind == kind
+                )
+            )
+            if row is None:
+                s.add(
+                    KindSubscription(
+                        user_id=user_id,
+                        guild_id=guild_id,
+                        kind=kind,
+                        minutes_before=minutes_before,
+                        created_at=now,
+                    )
+                )
+            else:
+                row.minutes_before = minutes_before
+            added = await self._materialize(s, [(user_id, guild_id, kind, minutes_before)], now)
+        return KindSubscribed(kind, minutes_before, added, first_ever=first)
+
+    async def apply_kind_subscriptions(self) -> int:
+        """After a program (re)load: subscribe kind-subscribers to new entries of their kinds."""
+        now = self._clock.now()
+        async with self._sessions() as s, s.begin():
+            rows = (await s.scalars(select(KindSubscription))).all()
+            wanted = [(r.user_id, r.guild_id, r.kind, r.minutes_before) for r in rows]
+            return await self._materialize(s, wanted, now)
+
+    async def _materialize(
+        self,
+        s: AsyncSession,
+        wanted: list[tuple[int, int | None, str, int]],
+        now: datetime,
+    ) -> int:
+        if not wanted:
+            return 0
+        talks_by_kind: dict[str, list[Talk]] = {}
+        for talk in self._program.snapshot.talks:
+            if talk.start > now:
+                talks_by_kind.setdefault(talk.kind, []).append(talk)
+        users = {u for u, _, _, _ in wanted}
+        have: dict[int, set[str]] = {u: set() for u in users}
+        counts: dict[int, int] = dict.fromkeys(users, 0)
+        for user_id, entry_id, state in (
+            await s.execute(
+                select(Subscription.user_id, Subscription.entry_id, Subscription.state).where(
+                    Subscription.user_id.in_(users)
+                )
+            )
+        ).all():
+            have[user_id].add(entry_id)
+            if state == "active":
+                counts[user_id] += 1
+        added = 0
+        for user_id, guild_id, kind, lead in wanted:
+            for talk in talks_by_kind.get(kind, []):
+                # Whatever the user did with a talk before (cancelled it, say) stands.
+                if talk.id in have[user_id] or counts[user_id] >= self.cap:
+                    continue
+                s.add(
+                    Subscription(
+                        user_id=user_id,
+                        guild_id=guild_id,
+                        entry_id=talk.id,
+                        minutes_before=lead,
+                        due_at=due_time(talk, lead),
+                        state="active",
+                        via_kind=kind,
+                        created_at=now,
+                    )
+                )
+                have[user_id].add(talk.id)
+                counts[user_id] += 1
+                added += 1
+        return added
+
+    async def list(self, user_id: int) -> tuple[list[Reminder], list[tuple[str, int]]]:
+        """The user's reminders in program order, and their standing kind subscriptions."""
+        snapshot = self._program.snapshot
+        async with self._sessions() as s:
+            subs = (
+                await s.scalars(
+                    select(Subscription)
+                    .where(Subscription.user_id == user_id, Subscription.state != "cancelled")
+                    .order_by(Subscription.due_at)
+                )
+            ).all()
+            kinds = (
+                await s.execute(
+                    select(KindSubscription.kind, KindSubscription.minutes_before)
+                    .where(KindSubscription.user_id == user_id)
+                    .order_by(KindSubscription.kind)
+                )
+            ).all()
+        reminders = [
+            Reminder(
+                snapshot.by_id[sub.entry_id],
+                sub.minutes_before,
+                sub.due_at,
+                sub.state,
+                sub.via_kind,
+            )
+            for sub in subs
+            if sub.entry_id in snapshot.by_id
+        ]
+        reminders.sort(key=lambda r: (r.talk.start, r.talk.title))
+        return reminders, [(k, m) for k, m in kinds]
+
+    async def is_subscribed(self, user_id: int, entry_id: str) -> bool:
+        async with self._sessions() as s:
+            state = await s.scalar(
+                select(Subscription.state).where(
+                    Subscription.user_id == user_id, Subscription.entry_id == entry_id
+                )
+            )
+        return state == "active"
+
+    async def cancel(self, user_id: int, entry_id: str) -> Talk:
+        talk = self._program.snapshot.by_id.get(entry_id)
+        async with self._sessions() as s, s.begin():
+            result = await s.execute(
+                update(Subscription)
+                .where(
+                    Subscription.user_id == user_id,
+                    Subscription.entry_id == entry_id,
+                    Subscription.state.in_(("active", "undeliverable")),
+                )
+                .values(state="cancelled")
+            )
+        if talk is None or not result.rowcount:  # type: ignore[attr-defined]
+            raise UserFacingError("You have no reminder for that talk.")
+        return talk
+
+    async def off(self, user_id: int) -> int:
+        """Cancel every reminder and kind subscription of the user; how many reminders stopped."""
+        async with self._sessions() as s, s.begin():
+            result = await s.execute(
+                update(Subscription)
+                .where(
+                    Subscription.user_id == user_id,
+                    Subscription.state.in_(("active", "undeliverable")),
+                )
+                .values(state="cancelled")
+            )
+            await s.execute(delete(KindSubscription).where(KindSubscription.user_id == user_id))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def active_count(self) -> int:
+        async with self._sessions() as s:
+            return int(
+                await s.scalar(
+                    select(func.count())
+                    .select_from(Subscription)
+                    .where(Subscription.state == "active")
+                )
+                or 0
+            )

@@ -1,0 +1,300 @@
+"""/remind: reminders by DM for talks or whole kinds, their list, cancel and off; the buttons."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.clock import Clock
+from bot.delivery import CANNOT_DM, DiscordOutbox
+from bot.errors import UserFacingError
+from bot.services.program import ProgramService, Talk
+from bot.services.reminders import DEFAULT_LEAD, MAX_LEAD, ReminderService
+from bot.services.schedule import ScheduleService
+from bot.services.search import SearchService
+from bot.timing import DeliveryEngine
+from bot.ui.format import discord_ts, venue_time
+from bot.ui.reminders import (
+    RemindButton,
+    StopRemindersButton,
+    entry_token,
+    set_actions,
+)
+from bot.ui.text import CHOICE_NAME_MAX, trim
+from bot.ui.views import Paginator
+
+if TYPE_CHECKING:
+    from bot.client import WorkshopBot
+
+log = logging.getLogger(__name__)
+
+OPEN_DMS_HELP = (
+    "I couldn't send you a DM, so I can't deliver reminders yet. Your reminder is saved: to "
+    "receive it, open this server's menu → **Privacy Settings** → turn on **Direct Messages**, "
+    "then try `/remind list`."
+)
+
+Lead = app_commands.Range[int, 0, MAX_LEAD]
+
+
+class Reminders(commands.Cog):
+    remind = app_commands.Group(name="remind", description="Reminders by DM before talks start")
+
+    def __init__(
+        self,
+        bot: WorkshopBot,
+        reminders: ReminderService,
+        program: ProgramService,
+        schedule: ScheduleService,
+        search: SearchService,
+        outbox: DiscordOutbox,
+        engine: DeliveryEngine,
+        clock: Clock,
+    ) -> None:
+        self.bot = bot
+        self.reminders = reminders
+        self.program = program
+        self.schedule = schedule
+        self.search = search
+        self.outbox = outbox
+        self.engine = engine
+        self.clock = clock
+        self._tokens: dict[str, str] = {}
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(RemindButton, StopRemindersButton)
+        set_actions(self)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(RemindButton, StopRemindersButton)
+        set_actions(None)
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _when(self, moment: datetime) -> str:
+        zone = self.program.snapshot.workshop.zone
+        return f"{discord_ts(moment, 't')} ({venue_time(moment, zone)}, {discord_ts(moment, 'R')})"
+
+    def _resolve(self, value: str) -> Talk:
+        """An autocomplete value (entry id) or free text the user typed."""
+        snapshot = self.program.snapshot
+        talk = snapshot.by_id.get(value)
+        if talk is None and value.startswith("#"):
+            entry_id = self._token_map().get(value)
+            talk = snapshot.by_id.get(entry_id) if entry_id else None
+        if talk is None:
+            hits = self.search.search(value, 1)
+            if not hits:
+                raise UserFacingError(f"No talk matches “{trim(value, 100)}”.")
+            talk = hits[0].talk
+        return talk
+
+    def _token_map(self) -> dict[str, str]:
+        if len(self._tokens) != len(self.program.snapshot.by_id):
+            self._tokens = {entry_token(i): i for i in self.program.snapshot.by_id}
+        return self._tokens
+
+    async def _confirm_by_dm(self, user_id: int, text: str) -> bool:
+        """DM the user; False if their DMs are closed (the subscription stays)."""
+        try:
+            await self.outbox.send_dm(user_id, content=text)
+        except discord.Forbidden as exc:
+            if exc.code == CANNOT_DM:
+                return False
+            raise
+        return True
+
+    async def _subscribe(
+        self, interaction: discord.Interaction, talk: Talk, minutes_before: int
+    ) -> str:
+        result = await self.reminders.subscribe(
+            interaction.user.id, talk.id, minutes_before, guild_id=interaction.guild_id
+        )
+        self.engine.poke()
+        lead = "when it starts" if minutes_before == 0 else f"{minutes_before} min before"
+        if result.changed_lead:
+            text = f"Changed: I'll now remind you of “{talk.title}” {lead}."
+        else:
+            text = (
+                f"I'll remind you of “{talk.title}” by DM {lead}: at {self._when(result.due_at)}."
+            )
+        if result.first_ever:
+            ok = await self._confirm_by_dm(
+                interaction.user.id,
+                f"Hi! I'll send your workshop reminders here. First one: “{talk.title}”, "
+                f"at {self._when(result.due_at)}. `/remind list` shows them all.",
+            )
+            if not ok:
+                text += "\n\n" + OPEN_DMS_HELP
+        return trim(text, 2000)
+
+    # -- the buttons -----------------------------------------------------------------------------
+
+    async def toggle(self, interaction: discord.Interaction, token: str, on: bool) -> None:
+        talk = self._resolve(token)
+        if on:
+            text = await self._subscribe(interaction, talk, DEFAULT_LEAD)
+        else:
+            await self.reminders.cancel(interaction.user.id, talk.id)
+            self.engine.poke()
+            text = f"OK, no reminder for “{talk.title}”."
+        await interaction.response.send_message(text, ephemeral=True)
+
+    async def stop_all(self, interaction: discord.Interaction) -> None:
+        count = await self.reminders.off(interaction.user.id)
+        self.engine.poke()
+        text = (
+            f"Done: {count} reminder{'s' if count != 1 else ''} cancelled, and no more by kind."
+            if count
+            else "You have no reminders left."
+        )
+        await interaction.response.send_message(text, ephemeral=interaction.guild_id is not None)
+
+    # -- /remind ---------------------------------------------------------------------------------
+
+    @remind.command(name="talk", description="Get a DM before a talk starts")
+    @app_commands.describe(
+        title="The talk (start typing its title)",
+        minutes_before="How long before it starts (0-120, default 10)",
+    )
+    async def remind_talk(
+        self, interaction: discord.Interaction, title: str, minutes_before: Lead = DEFAULT_LEAD
+    ) -> None:
+        talk = self._resolve(title)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await interaction.followup.send(
+            await self._subscribe(interaction, talk, minutes_before), ephemeral=True
+        )
+
+    @remind_talk.autocomplete("title")
+    async def _talk_titles(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        now = self.clock.now()
+        choices = []
+        for entry_id, title in self.search.complete_title(current):
+            talk = self.program.snapshot.by_id.get(entry_id)
+            if talk is not None and talk.start > now and len(entry_id) <= 100:
+                choices.append(
+                    app_commands.Choice(name=trim(title, CHOICE_NAME_MAX), value=entry_id)
+                )
+        return choices[:25]
+
+    @remind.command(name="kind", description="Get a DM before every entry of a kind (keynotes…)")
+    @app_commands.describe(kind="Which kind of entry", minutes_before="How long before (0-120)")
+    async def remind_kind(
+        self, interaction: discord.Interaction, kind: str, minutes_before: Lead = DEFAULT_LEAD
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await self.reminders.subscribe_kind(
+            interaction.user.id, kind, minutes_before, guild_id=interaction.guild_id
+        )
+        self.engine.poke()
+        label = next((lbl for k, lbl, _n in self.schedule.kinds() if k == kind), kind)
+        text = (
+            f"I'll remind you of every {label.lower()} {minutes_before} min before it starts, "
+            f"including ones added later ({result.added} upcoming now)."
+        )
+        if result.first_ever:
+            ok = await self._confirm_by_dm(
+                interaction.user.id,
+                f"Hi! I'll send your workshop reminders here: every {label.lower()}, "
+                f"{minutes_before} min before.",
+            )
+            if not ok:
+                text += "\n\n" + OPEN_DMS_HELP
+        await interaction.followup.send(text, ephemeral=True)
+
+    @remind_kind.autocomplete("kind")
+    async def _kinds(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        wanted = current.casefold()
+        return [
+            app_commands.Choice(name=trim(f"{label} ({count})", CHOICE_NAME_MAX), value=kind)
+            for kind, label, count in self.schedule.kinds()
+            if wanted in label.casefold() or wanted in kind
+        ][:25]
+
+    @remind.command(name="list", description="Your reminders and when each is due")
+    async def remind_list(self, interaction: discord.Interaction) -> None:
+        reminders, kinds = await self.reminders.list(interaction.user.id)
+        if not reminders and not kinds:
+            await interaction.response.send_message(
+                "You have no reminders. Add one with `/remind talk`.", ephemeral=True
+            )
+            return
+        marks = {
+            "active": "⏰",
+            "sent": "✅ sent",
+            "undeliverable": "⚠️ could not be delivered: your DMs are closed",
+            "missed": "— missed (the talk ended while I was offline)",
+        }
+        lines = []
+        for r in reminders:
+            status = marks.get(r.state, r.state)
+            when = self._when(r.due_at) if r.state == "active" else ""
+            lines.append(
+                trim(f"{status} **{r.talk.title}** — {r.minutes_before} min before {when}", 400)
+            )
+        for kind, minutes in kinds:
+            lines.append(f"🔁 every {kind.replace('_', ' ')}, {minutes} min before")
+        pages = []
+        for start in range(0, len(lines), 10):
+            pages.append(
+                discord.Embed(
+                    title="Your reminders",
+                    description="\n".join(lines[start : start + 10]),
+                    colour=discord.Colour.blurple(),
+                )
+            )
+        view = Paginator(pages, interaction.user.id)
+        await interaction.response.send_message(embed=pages[0], view=view, ephemeral=True)
+
+    @remind.command(name="cancel", description="Stop one reminder")
+    @app_commands.describe(talk="The talk (start typing)")
+    async def remind_cancel(self, interaction: discord.Interaction, talk: str) -> None:
+        found = self._resolve(talk)
+        cancelled = await self.reminders.cancel(interaction.user.id, found.id)
+        self.engine.poke()
+        await interaction.response.send_message(
+            f"OK, no reminder for “{cancelled.title}”.", ephemeral=True
+        )
+
+    @remind_cancel.autocomplete("talk")
+    async def _my_talks(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        reminders, _ = await self.reminders.list(interaction.user.id)
+        wanted = current.casefold()
+        return [
+            app_commands.Choice(name=trim(r.talk.title, CHOICE_NAME_MAX), value=r.talk.id)
+            for r in reminders
+            if r.state in ("active", "undeliverable")
+            and wanted in r.talk.title.casefold()
+            and len(r.talk.id) <= 100
+        ][:25]
+
+    @remind.command(name="off", description="Stop all your reminders")
+    async def remind_off(self, interaction: discord.Interaction) -> None:
+        count = await self.reminders.off(interaction.user.id)
+        self.engine.poke()
+        await interaction.response.send_message(
+            f"Done: {count} reminder{'s' if count != 1 else ''} cancelled."
+            if count
+            else "You had no reminders.",
+            ephemeral=True,
+        )
+
+
+async def setup(bot: WorkshopBot) -> None:
+    s = bot.services
+    assert s.outbox is not None and s.engine is not None
+    await bot.add_cog(
+        Reminders(bot, s.reminders, s.program, s.schedule, s.search, s.outbox, s.engine, s.clock)
+    )

@@ -1,0 +1,198 @@
+"""Reminders and session-start announcements on the HAET day, through the local Discord."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.local import LocalDiscord
+from bot.settings import Settings
+from bot.simulator import DiscordSimulator, SimUser
+from tests.conftest import HAET_FILE
+from tests.e2e.conftest import FAST_LIMITS
+
+PAYVAND = "keynote-melika-payvand"
+
+
+def edt(hhmm: str, day: int = 23) -> datetime:
+    return datetime.fromisoformat(f"2022-07-{day}T{hhmm}:00-04:00")
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(edt("08:30"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, sim: DiscordSimulator) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=database_url,
+        program_file=HAET_FILE,
+        discord_token="sim-token",
+        announce_channel_id=sim.channel_id("announcements"),
+        claim_lease_seconds=0.5,
+    )
+
+
+async def settle(local: LocalDiscord) -> None:
+    assert local.services is not None and local.services.engine is not None
+    await local.services.engine.wait_idle()
+
+
+async def at(local: LocalDiscord, clock: ManualClock, moment: datetime) -> None:
+    clock.set(moment)
+    await settle(local)
+
+
+def reminder_dms(user: SimUser) -> list[dict]:
+    return [m for m in user.dms if m["content"].startswith("⏰")]
+
+
+def posts(sim: DiscordSimulator) -> list[dict]:
+    return sim.messages("announcements")
+
+
+async def test_payvand_reminder_arrives_once_at_0850(
+    local: LocalDiscord, clock: ManualClock
+) -> None:
+    alice = local.sim.add_user("alice")
+    result = await alice.slash("remind talk", title=PAYVAND)
+    assert result.ephemeral
+    assert "I'll remind you of “Brain-inspired hardware" in result.text()
+    assert "10 min before" in result.text()
+    # First subscription: confirmed by DM.
+    assert (
+        len(alice.dms) == 1 and "I'll send your workshop reminders here" in alice.dms[0]["content"]
+    )
+
+    await at(local, clock, edt("08:49") + timedelta(seconds=59))
+    assert reminder_dms(alice) == []
+    await at(local, clock, edt("08:50"))
+    await local.sim.wait_for_message(dm_of=alice, predicate=lambda m: m["content"].startswith("⏰"))
+    [dm] = reminder_dms(alice)
+    assert "**Brain-inspired hardware and algorithm co-design" in dm["content"]
+    assert "09:00 EDT" in dm["content"]
+    assert "Sent late" not in dm["content"]
+    assert dm["embeds"][0]["title"].startswith("Brain-inspired hardware")
+    labels = [c["label"] for row in dm["components"] for c in row["components"]]
+    assert labels == ["Stop these reminders"]
+    # Later passes do not send it again.
+    await at(local, clock, edt("08:55"))
+    await at(local, clock, edt("09:20"))
+    assert len(reminder_dms(alice)) == 1
+
+    listing = await alice.slash("remind list")
+    assert "✅ sent" in listing.text()
+
+
+@pytest.mark.parametrize("rate_limits", [FAST_LIMITS])
+async def test_announcements_one_post_per_non_break_non_poster_entry(
+    local: LocalDiscord, clock: ManualClock
+) -> None:
+    assert local.services is not None
+    talks = local.services.program.snapshot.talks
+    for moment in sorted({t.start for t in talks}):
+        await at(local, clock, moment)
+    await at(local, clock, edt("16:00"))
+    announced = [t for t in talks if t.kind not in ("poster", "break")]
+    assert len(announced) == 12
+    got = posts(local.sim)
+    assert [p["embeds"][0]["title"] for p in got] == [t.title for t in announced]
+    assert all(p["content"].startswith("**Starting now**") for p in got)
+    # Posters appear inside their session's post, never on their own.
+    session_post = next(p for p in got if p["embeds"][0]["title"].startswith("Poster session II"))
+    fields = {f["name"]: f["value"] for f in session_post["embeds"][0]["fields"]}
+    assert (
+        "FlashAttention: Fast and Memory-Efficient Exact Attention with IO-Awareness"
+        in fields["Posters (12)"]
+    )
+    assert not any(p["mention_everyone"] or p["mention_roles"] for p in got)
+
+
+async def test_closed_dms_are_told_at_subscription_and_do_not_block_others(
+    local: LocalDiscord, clock: ManualClock
+) -> None:
+    bob = local.sim.add_user("bob", dms_open=False)
+    alice = local.sim.add_user("alice")
+    answer = await bob.slash("remind talk", title=PAYVAND, minutes_before=5)
+    assert "I couldn't send you a DM" in answer.text()
+    assert "Privacy Settings" in answer.text()
+    await alice.slash("remind talk", title=PAYVAND, minutes_before=5)
+    listing = await bob.slash("remind list")
+    assert "Brain-inspired hardware" in listing.text()
+
+    await at(local, clock, edt("08:55"))
+    await local.sim.wait_for_message(dm_of=alice, predicate=lambda m: m["content"].startswith("⏰"))
+    assert len(reminder_dms(alice)) == 1
+    listing = await bob.slash("remind list")
+    assert "could not be delivered" in listing.text()
+    # Not retried in a loop.
+    await at(local, clock, edt("08:58"))
+    assert local.sim.stats.requests.get("POST /channels/{channel.id}/messages", 0) < 10
+
+
+async def test_restart_inside_a_talk_posts_its_announcement_late_once_and_no_second_reminder(
+    local: LocalDiscord, clock: ManualClock
+) -> None:
+    alice = local.sim.add_user("alice")
+    await alice.slash("remind talk", title=PAYVAND)
+    await at(local, clock, edt("08:50"))
+    await local.sim.wait_for_message(dm_of=alice, predicate=lambda m: m["content"].startswith("⏰"))
+    await at(local, clock, edt("08:55"))
+    await local.stop_bot()
+
+    clock.set(edt("09:10"))
+    await local.start_bot()
+    await settle(local)
+    payvand_posts = [
+        p for p in posts(local.sim) if p["embeds"][0]["title"].startswith("Brain-inspired")
+    ]
+    assert len(payvand_posts) == 1
+    assert payvand_posts[0]["content"].startswith("**Started**")
+    assert "Posted late" in payvand_posts[0]["content"]
+    assert len(reminder_dms(alice)) == 1
+
+    # Restarting again changes nothing.
+    await local.stop_bot()
+    await local.start_bot()
+    await settle(local)
+    assert (
+        len([p for p in posts(local.sim) if p["embeds"][0]["title"].startswith("Brain-inspired")])
+        == 1
+    )
+
+
+async def test_restart_after_a_talk_ended_posts_nothing_for_it(
+    local: LocalDiscord, clock: ManualClock
+) -> None:
+    await at(local, clock, edt("08:50"))
+    await local.stop_bot()
+    clock.set(edt("10:10"))
+    await local.start_bot()
+    await settle(local)
+    titles = [p["embeds"][0]["title"] for p in posts(local.sim)]
+    assert not any(t.startswith("Brain-inspired") for t in titles)
+    assert not any(t.startswith("How Computer Graphics") for t in titles)
+    # The opening was posted at 08:50; Poster session I (10:00-11:30) is on: posted late.
+    assert titles == [
+        "Opening welcome speech",
+        "Poster session I: open discussion and coffee break.",
+    ]
+
+
+async def test_subscribing_to_a_started_talk_or_twice_gives_a_clear_answer(
+    local: LocalDiscord, clock: ManualClock
+) -> None:
+    alice = local.sim.add_user("alice")
+    await alice.slash("remind talk", title=PAYVAND)
+    again = await alice.slash("remind talk", title=PAYVAND)
+    assert "You already have a reminder" in again.text()
+    clock.set(edt("09:05"))
+    started = await alice.slash("remind talk", title="keynote-melika-payvand", minutes_before=0)
+    assert "has already started" in started.text()
+    off = await alice.slash("remind off")
+    assert "1 reminder cancelled" in off.text()

@@ -1,0 +1,220 @@
+"""ScheduleService on the HAET 2022 program: now and next, the day by session, lookups."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.program.files import load_program
+from bot.services.program import ProgramSnapshot, snapshot_from_program
+from bot.services.schedule import Phase, ScheduleService, program_order
+
+HAET = Path(__file__).resolve().parent.parent / "data" / "haet2022.yaml"
+EDT = ZoneInfo("America/New_York")
+YANZHI_WANG_PAPERS = {
+    "poster-low-bit-dnn-training-with-hardware-efficient",
+    "poster-get-the-random-number-on-the-fly-a-low-precision",
+}
+
+
+@cache
+def haet() -> ProgramSnapshot:
+    return snapshot_from_program(load_program(HAET))
+
+
+def service(snapshot: ProgramSnapshot | None = None) -> ScheduleService:
+    snap = snapshot or haet()
+    return ScheduleService(lambda: snap)
+
+
+def edt(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2022, 7, day, hour, minute, tzinfo=EDT)
+
+
+def test_keynote_running_and_the_next_one_after_it() -> None:
+    view = service().now(edt(23, 9, 5))
+    assert view.phase is Phase.DURING
+    assert [item.talk.id for item in view.running] == ["keynote-melika-payvand"]
+    assert view.running[0].ends_in == timedelta(minutes=25)
+    assert view.running[0].starts_in == timedelta(minutes=-5)
+    first = view.upcoming[0]
+    assert [item.talk.id for item in first.items] == ["keynote-alexander-keller"]
+    assert first.starts_in == timedelta(minutes=25)
+    assert first.start == edt(23, 9, 30)
+
+
+def test_poster_session_runs_with_its_twelve_posters() -> None:
+    view = service().now(edt(23, 10, 30))
+    assert view.phase is Phase.DURING
+    assert [item.talk.id for item in view.running] == ["poster-session-i"]
+    posters = view.running[0].children
+    assert len(posters) == 12
+    assert all(p.kind == "poster" and p.session_id == "poster-session-i" for p in posters)
+    assert list(posters) == sorted(posters, key=program_order)
+    upcoming = [item.talk.id for group in view.upcoming for item in group.items]
+    assert upcoming == ["keynote-damien-querlioz", "lunch", "keynote-fabien-cardinaux"]
+
+
+def test_upcoming_poster_session_is_listed_without_its_posters() -> None:
+    view = service().now(edt(23, 9, 45))
+    upcoming = [item.talk for group in view.upcoming for item in group.items]
+    assert [t.id for t in upcoming] == ["poster-session-i", "keynote-damien-querlioz", "lunch"]
+    assert len(view.upcoming[0].items[0].children) == 12
+
+
+def test_before_the_workshop_starts_tomorrow() -> None:
+    view = service().now(edt(22, 12))
+    assert view.phase is Phase.BEFORE
+    assert view.starts_at == edt(23, 8, 45)
+    assert view.days_until_start == 1
+    assert view.start_day == "tomorrow"
+    assert view.starts_in == timedelta(hours=20, minutes=45)
+    assert view.running == ()
+    assert view.upcoming[0].items[0].talk.id == "opening"
+
+
+def test_days_until_start_count_venue_calendar_days() -> None:
+    # 23:30 EDT on the 20th is already the 21st in UTC: the venue's calendar counts.
+    assert service().now(edt(20, 23, 30)).start_day == "in 3 days"
+    assert service().now(edt(23, 8)).start_day == "today"
+
+
+def test_after_the_workshop() -> None:
+    view = service().now(edt(24, 0))
+    assert view.phase is Phase.AFTER
+    assert view.ends_at == edt(23, 17, 30)
+    assert view.running == ()
+    assert view.upcoming == ()
+    assert view.start_day is None
+
+
+def test_last_entry_ends_exactly_at_the_end() -> None:
+    assert service().now(edt(23, 17, 29)).phase is Phase.DURING
+    assert service().now(edt(23, 17, 30)).phase is Phase.AFTER
+
+
+def test_lunch_is_running() -> None:
+    view = service().now(edt(23, 12, 30))
+    assert [item.talk.id for item in view.running] == ["lunch"]
+    assert view.running[0].ends_in == timedelta(minutes=45)
+
+
+def test_a_gap_is_still_during_with_nothing_running() -> None:
+    snap = haet()
+    talks = tuple(t for t in snap.talks if t.id != "lunch")
+    gap = dataclasses.replace(snap, talks=talks, by_id={t.id: t for t in talks})
+    view = service(gap).now(edt(23, 12, 30))
+    assert view.phase is Phase.DURING
+    assert view.running == ()
+    assert view.upcoming[0].items[0].talk.id == "keynote-fabien-cardinaux"
+
+
+def test_upcoming_three_before_the_opening() -> None:
+    got = service().upcoming(edt(23, 8), count=3)
+    assert [t.id for t in got] == ["opening", "keynote-melika-payvand", "keynote-alexander-keller"]
+
+
+def test_upcoming_skips_posters_of_listed_and_running_sessions() -> None:
+    sv = service()
+    got = [t.id for t in sv.upcoming(edt(23, 9, 45), count=3)]
+    assert got == ["poster-session-i", "keynote-damien-querlioz", "lunch"]
+    assert [t.kind for t in sv.upcoming(edt(23, 10, 30), count=10)].count("poster") == 0
+    assert sv.upcoming(edt(23, 8), count=0) == []
+
+
+def test_entries_starting_together_are_grouped_and_not_split() -> None:
+    snap = haet()
+    keller = snap.by_id["keynote-alexander-keller"]
+    twin = dataclasses.replace(keller, id="twin", title="A parallel keynote")
+    talks = (*snap.talks, twin)
+    view = service(dataclasses.replace(snap, talks=talks)).now(edt(23, 9, 5), upcoming=1)
+    assert len(view.upcoming) == 1
+    assert [i.talk.id for i in view.upcoming[0].items] == ["twin", "keynote-alexander-keller"]
+
+
+def test_day_groups_posters_under_their_sessions() -> None:
+    day = service().day()
+    assert len(day) == 13
+    assert sum(1 + len(group.children) for group in day) == 37
+    assert all(group.entry.session_id is None for group in day)
+    for group in day:
+        assert all(child.session_id == group.entry.id for child in group.children)
+    sessions = {g.entry.id: len(g.children) for g in day if g.children}
+    assert sessions == {"poster-session-i": 12, "poster-session-ii": 12}
+    assert [g.entry for g in day] == sorted((g.entry for g in day), key=program_order)
+
+
+def test_kinds_and_by_kind() -> None:
+    sv = service()
+    counts = {kind: (label, n) for kind, label, n in sv.kinds()}
+    assert counts == {
+        "opening": ("Opening", 1),
+        "keynote": ("Keynote", 6),
+        "poster_session": ("Poster session", 2),
+        "poster": ("Poster", 24),
+        "break": ("Break", 1),
+        "presentation": ("Presentation", 1),
+        "panel": ("Panel", 1),
+        "closing": ("Closing", 1),
+    }
+    keynotes = sv.by_kind("keynote")
+    assert len(keynotes) == 6
+    assert keynotes == sorted(keynotes, key=program_order)
+    assert sv.by_kind("workshop") == []
+    assert [t.id for t in sv.poster_sessions()] == ["poster-session-i", "poster-session-ii"]
+
+
+def test_talk_and_session_lookups() -> None:
+    sv = service()
+    poster = sv.talk("poster-trimbert-tailoring-bert-for-trade-offs")
+    assert poster is not None
+    session = sv.session_of(poster)
+    assert session is not None and session.id == "poster-session-ii"
+    assert len(sv.children("poster-session-ii")) == 12
+    keynote = sv.talk("keynote-jian-tang")
+    assert keynote is not None and sv.session_of(keynote) is None
+    assert sv.talk("no-such-entry") is None
+
+
+def test_other_work_shares_an_author() -> None:
+    sv = service()
+    low_bit = sv.talk("poster-low-bit-dnn-training-with-hardware-efficient")
+    assert low_bit is not None
+    others = {t.id for t in sv.other_work(low_bit)}
+    assert "poster-get-the-random-number-on-the-fly-a-low-precision" in others
+    assert low_bit.id not in others
+    # Sung-En Chang, Geng Yuan and others co-author both too: still those two papers only.
+    assert others | {low_bit.id} == YANZHI_WANG_PAPERS
+    keynote = sv.talk("keynote-melika-payvand")
+    assert keynote is not None and sv.other_work(keynote) == []
+
+
+def test_other_work_ignores_case_and_accents() -> None:
+    snap = haet()
+    talk = snap.by_id["poster-investigating-the-not-so-obvious-effects-of"]
+    echo = dataclasses.replace(talk, id="echo", title="Echo", people=("MATHIEU LEONARDON",))
+    talks = (*snap.talks, echo)
+    sv = service(dataclasses.replace(snap, talks=talks, by_id={t.id: t for t in talks}))
+    assert [t.id for t in sv.other_work(echo)] == [talk.id]
+
+
+def test_reloaded_snapshot_is_seen() -> None:
+    snap = haet()
+    current = [snap]
+    sv = ScheduleService(lambda: current[0])
+    assert sv.now(edt(23, 12, 30)).running[0].talk.id == "lunch"
+    talks = tuple(t for t in snap.talks if t.id != "lunch")
+    current[0] = dataclasses.replace(snap, talks=talks, by_id={t.id: t for t in talks})
+    assert sv.now(edt(23, 12, 30)).running == ()
+
+
+def test_empty_program() -> None:
+    empty = dataclasses.replace(haet(), talks=(), by_id={})
+    sv = service(empty)
+    view = sv.now(edt(23, 10))
+    assert view.phase is Phase.EMPTY
+    assert view.running == () and view.upcoming == ()
+    assert sv.day() == [] and sv.kinds() == [] and sv.upcoming(edt(23, 10)) == []

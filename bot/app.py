@@ -22,6 +22,7 @@ from bot.db import migrate
 from bot.db.session import create_engine, create_sessionmaker
 from bot.delivery import DiscordOutbox
 from bot.logs import configure_logging
+from bot.reloading import ProgramReloader
 from bot.services.announcements import AnnouncementTargets
 from bot.services.program import ProgramService
 from bot.services.reminders import ReminderService
@@ -33,7 +34,13 @@ from bot.ui.reminders import CardExtras, make_card_extras
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS: tuple[str, ...] = ("cogs.meta", "cogs.reminders")
+EXTENSIONS: tuple[str, ...] = (
+    "cogs.meta",
+    "cogs.schedule",
+    "cogs.search",
+    "cogs.reminders",
+    "cogs.organizers",
+)
 
 
 @dataclass
@@ -54,6 +61,7 @@ class Services:
     # Made with the bot (they send through it): see build_bot.
     outbox: DiscordOutbox | None = None
     engine: DeliveryEngine | None = None
+    reloader: ProgramReloader | None = None
 
     @property
     def database_backend(self) -> str:
@@ -97,8 +105,11 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
         await engine.dispose()
         raise
     reminders = ReminderService(sessions, clock, program_service)
+    search = SearchService(lambda: program_service.snapshot)
     if program_service.loaded:
         await reminders.apply_kind_subscriptions()
+        # Built now, off the event loop, rather than during the first search.
+        await asyncio.to_thread(search.index)
     return Services(
         settings=settings,
         clock=clock,
@@ -106,7 +117,7 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
         sessions=sessions,
         program=program_service,
         schedule=ScheduleService(lambda: program_service.snapshot),
-        search=SearchService(lambda: program_service.snapshot),
+        search=search,
         reminders=reminders,
         targets=AnnouncementTargets(sessions, settings),
         card_extras=make_card_extras(reminders, clock),
@@ -141,6 +152,14 @@ def build_bot(
         services.outbox,
         rate=services.settings.delivery_rate,
         lease_seconds=services.settings.claim_lease_seconds,
+    )
+    services.reloader = ProgramReloader(
+        services.sessions,
+        services.clock,
+        services.program,
+        services.reminders,
+        services.search,
+        services.engine,
     )
     bot.on_close(services.close)
     return bot

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db.models import DMChannel
 from bot.services.announcements import AnnouncementTarget, AnnouncementTargets, PlannedAnnouncement
 from bot.services.program import ProgramService
-from bot.timing import DueReminder, Outcome, SendResult
+from bot.timing import DueReminder, Outcome, QueuedNotice, SendResult
 from bot.ui.cards import talk_embed
 from bot.ui.format import discord_ts, venue_time
 from bot.ui.reminders import StopRemindersButton
@@ -200,3 +200,28 @@ class DiscordOutbox:
             log.warning("announcement %s not posted: %s", item.key, result.error)
             return SendResult(result.outcome, channel_id=item.channel_id, error=result.error)
         return SendResult(Outcome.SENT, message_id=message.id, channel_id=item.channel_id)
+
+    async def send_notice(self, notice: QueuedNotice, *, late: bool) -> SendResult:
+        text = str(notice.payload.get("text", ""))
+        role_id = notice.payload.get("role_id")
+        allowed = discord.AllowedMentions.none()
+        if role_id is not None:
+            # Only the role the organizer picked may be pinged; nothing in the text is parsed.
+            text = f"<@&{int(role_id)}> {text}"
+            allowed = discord.AllowedMentions(
+                everyone=False, users=False, roles=[discord.Object(int(role_id))]
+            )
+        try:
+            if notice.user_id is not None:
+                message = await self.send_dm(notice.user_id, content=trim(text, CONTENT_MAX))
+            elif notice.channel_id is not None:
+                message = await self._send(
+                    notice.channel_id, trim(text, CONTENT_MAX), None, None, allowed=allowed
+                )
+            else:
+                return SendResult(Outcome.FAILED, error="a notice with no recipient")
+        except Exception as exc:
+            result = outcome_of(exc)
+            log.info("notice %s not delivered: %s", notice.key, result.error)
+            return SendResult(result.outcome, channel_id=notice.channel_id, error=result.error)
+        return SendResult(Outcome.SENT, message_id=message.id, channel_id=message.channel.id)

@@ -17,7 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, insert, select, update
@@ -69,6 +69,19 @@ class Outbox(Protocol):
     async def send_reminder(self, reminder: DueReminder, *, late: bool) -> SendResult: ...
 
     async def send_announcement(self, item: PlannedAnnouncement, *, late: bool) -> SendResult: ...
+
+    async def send_notice(self, notice: QueuedNotice, *, late: bool) -> SendResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedNotice:
+    """A one-off message queued in ``deliveries`` (program changes, organizers' posts)."""
+
+    key: str
+    due_at: datetime
+    user_id: int | None  # a DM to this user, or
+    channel_id: int | None  # a post in this channel
+    payload: dict[str, Any]
 
 
 class Pacer:
@@ -240,6 +253,11 @@ class DeliveryEngine:
             retry_soon |= await self._deliver_announcement(item)
         next_times = [a.due_at for a in announcements if a.due_at > now]
 
+        retry, next_notice = await self._deliver_queued()
+        retry_soon |= retry
+        if next_notice is not None:
+            next_times.append(next_notice)
+
         reminder_start, horizon = await self._reminder_window()
         now = self._clock.now()
         if reminder_start is not None and reminder_start <= now and horizon is not None:
@@ -382,6 +400,93 @@ class DeliveryEngine:
             assert self._announced is not None
             self._announced.add(item.key)
         return retry
+
+    # -- queued notices -----------------------------------------------------------------------
+
+    async def _deliver_queued(self) -> tuple[bool, datetime | None]:
+        retry_soon = False
+        now = self._clock.now()
+        wall = datetime.now(UTC)
+        takeable = (Delivery.state.in_(("pending", "retry"))) | (
+            (Delivery.state == "claimed") & (Delivery.claimed_at < wall - self.lease)
+        )
+        async with self._sessions() as s:
+            rows = (
+                await s.execute(
+                    select(
+                        Delivery.key,
+                        Delivery.due_at,
+                        Delivery.user_id,
+                        Delivery.channel_id,
+                        Delivery.payload,
+                    )
+                    .where(Delivery.kind == "notice", Delivery.due_at <= now, takeable)
+                    .order_by(Delivery.due_at, Delivery.id)
+                    .limit(self.batch)
+                )
+            ).all()
+        for row in rows:
+            if not self._running:
+                break
+            notice = QueuedNotice(
+                row.key, row.due_at, row.user_id, row.channel_id, row.payload or {}
+            )
+            async with self._sessions() as s, s.begin():
+                taken = await s.execute(
+                    update(Delivery)
+                    .where(Delivery.key == notice.key, takeable)
+                    .values(
+                        state="claimed",
+                        claimed_by=self.worker_id,
+                        claimed_at=wall,
+                        attempts=Delivery.attempts + 1,
+                    )
+                )
+            if not taken.rowcount:  # type: ignore[attr-defined]
+                continue
+            late = self._clock.now() - notice.due_at > self.late_grace
+            await self._pacer.wait()
+            result = await self._outbox.send_notice(notice, late=late)
+            retry_soon |= await self._record(notice.key, result, late, None)
+        async with self._sessions() as s:
+            next_due = await s.scalar(
+                select(func.min(Delivery.due_at)).where(
+                    Delivery.kind == "notice", Delivery.state == "pending", Delivery.due_at > now
+                )
+            )
+        return retry_soon, next_due
+
+    async def queue_notice(
+        self,
+        key: str,
+        *,
+        due_at: datetime,
+        text: str,
+        user_id: int | None = None,
+        channel_id: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> bool:
+        """Queue a one-off message under ``key``; False if that key was queued before."""
+        async with self._sessions() as s:
+            try:
+                async with s.begin():
+                    await s.execute(
+                        insert(Delivery).values(
+                            key=key,
+                            kind="notice",
+                            due_at=due_at,
+                            state="pending",
+                            attempts=0,
+                            late=False,
+                            user_id=user_id,
+                            channel_id=channel_id,
+                            payload={"text": text, **(extra or {})},
+                        )
+                    )
+            except IntegrityError:
+                return False
+        self.poke()
+        return True
 
     # -- the exactly-once bookkeeping ---------------------------------------------------------
 

@@ -127,7 +127,7 @@ def test_db_upgrade_and_load_are_idempotent(
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.chdir(tmp_path)  # no stray .env is read
     assert main(["db", "upgrade"]) == 0
-    assert "revision 0001" in capsys.readouterr().out
+    assert "revision 0002" in capsys.readouterr().out
     assert main(["load", str(HAET_FILE)]) == 0
     assert "37 added" in capsys.readouterr().out
     assert main(["load", str(HAET_FILE)]) == 0

@@ -156,7 +156,7 @@ class Delivery(Base):
     """Every message the bot sends on a timer, under a unique key, before and after sending.
 
     ``key`` is e.g. ``reminder:<subscription id>:<due iso>`` or ``announce:<guild>:<entry>:<start iso>``.
-    state: pending -> claimed -> sent | failed | skipped. A claimed row whose claimant died is
+    state: pending -> claimed -> sent | failed | skipped | retry. A claimed row whose claimant died is
     the single message that may have been in flight.
     """
 
@@ -175,6 +175,9 @@ class Delivery(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     channel_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # For queued one-off messages (kind 'notice'): to whom, and what.
+    user_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     __table_args__ = (Index("ix_deliveries_state_due", "state", "due_at"),)
 

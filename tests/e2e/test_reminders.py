@@ -27,11 +27,19 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, sim: DiscordSimulator) -> Settings:
+def program_copy(tmp_path: Path) -> Path:
+    """The HAET program in a file the test may edit (the organizer's copy)."""
+    copy = tmp_path / "program.yaml"
+    copy.write_text(HAET_FILE.read_text(encoding="utf-8"), encoding="utf-8")
+    return copy
+
+
+@pytest.fixture
+def settings(database_url: str, sim: DiscordSimulator, program_copy: Path) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=database_url,
-        program_file=HAET_FILE,
+        program_file=program_copy,
         discord_token="sim-token",
         announce_channel_id=sim.channel_id("announcements"),
         claim_lease_seconds=0.5,
@@ -196,3 +204,51 @@ async def test_subscribing_to_a_started_talk_or_twice_gives_a_clear_answer(
     assert "has already started" in started.text()
     off = await alice.slash("remind off")
     assert "1 reminder cancelled" in off.text()
+
+
+async def test_moving_a_keynote_moves_its_reminders_and_tells_subscribers_once(
+    local: LocalDiscord, clock: ManualClock, program_copy: Path
+) -> None:
+    from bot.simulator import Perm
+
+    alice = local.sim.add_user("alice")
+    carol = local.sim.add_user("carol")
+    await alice.slash("remind talk", title=PAYVAND)
+    await carol.slash("remind talk", title=PAYVAND, minutes_before=30)
+    organizer = local.sim.add_user("olga", permissions=Perm.MANAGE_GUILD | Perm.VIEW_CHANNEL)
+
+    text = program_copy.read_text(encoding="utf-8")
+    text = text.replace(
+        "  start: '2022-07-23T09:00:00-04:00'\n  end: '2022-07-23T09:30:00-04:00'\n  people:\n  - Melika Payvand",
+        "  start: '2022-07-23T09:30:00-04:00'\n  end: '2022-07-23T10:00:00-04:00'\n  people:\n  - Melika Payvand",
+    )
+    assert "09:30:00-04:00'\n  end: '2022-07-23T10:00:00-04:00'\n  people:\n  - Melika" in text
+    program_copy.write_text(text, encoding="utf-8")
+
+    answer = await organizer.slash("program reload")
+    assert "Program reloaded: 0 added, 1 updated (1 moved)" in answer.text()
+    await settle(local)
+    for user in (alice, carol):
+        moved = [m for m in user.dms if m["content"].startswith("📅")]
+        assert len(moved) == 1, user.dms
+        assert "has moved" in moved[0]["content"] and "09:30 EDT" in moved[0]["content"]
+
+    # Reloading the same file again tells nobody anything new.
+    await organizer.slash("program reload")
+    await settle(local)
+    assert sum(m["content"].startswith("📅") for m in alice.dms) == 1
+
+    # The reminder now comes at 09:20, not 08:50.
+    await at(local, clock, edt("08:50"))
+    assert reminder_dms(alice) == []
+    await at(local, clock, edt("09:20"))
+    await local.sim.wait_for_message(dm_of=alice, predicate=lambda m: m["content"].startswith("⏰"))
+    assert len(reminder_dms(alice)) == 1
+
+
+async def test_non_organizer_cannot_reload(local: LocalDiscord) -> None:
+    from bot.simulator import CommandNotAvailable
+
+    mallory = local.sim.add_user("mallory")
+    with pytest.raises(CommandNotAvailable):
+        await mallory.slash("program reload")

@@ -29,7 +29,7 @@ from bot.services.reminders import ReminderService
 from bot.services.schedule import ScheduleService
 from bot.services.search import SearchService
 from bot.settings import Settings
-from bot.timing import DeliveryEngine
+from bot.timing import DeliveryEngine, Pacer
 from bot.ui.reminders import CardExtras, make_card_extras
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,13 @@ def build_bot(
         dev_guild_id=dev_guild_id if dev_guild_id is not None else services.settings.dev_guild_id,
         **options,
     )
-    services.outbox = DiscordOutbox(bot, services.sessions, services.program, services.targets)
+    services.outbox = DiscordOutbox(
+        bot,
+        services.sessions,
+        services.program,
+        services.targets,
+        Pacer(services.settings.delivery_rate),
+    )
     services.engine = DeliveryEngine(
         services.sessions,
         services.clock,

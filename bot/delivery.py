@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db.models import DMChannel
 from bot.services.announcements import AnnouncementTarget, AnnouncementTargets, PlannedAnnouncement
 from bot.services.program import ProgramService
-from bot.timing import DueReminder, Outcome, QueuedNotice, SendResult
+from bot.timing import DueReminder, Outcome, Pacer, QueuedNotice, SendResult
 from bot.ui.cards import talk_embed
 from bot.ui.format import discord_ts, venue_time
 from bot.ui.reminders import StopRemindersButton
@@ -58,8 +58,10 @@ class DiscordOutbox:
         sessions: async_sessionmaker[AsyncSession],
         program: ProgramService,
         targets: AnnouncementTargets,
+        pacer: Pacer,
     ) -> None:
         self._bot = bot
+        self._pacer = pacer
         self._sessions = sessions
         self._program = program
         self._targets = targets
@@ -79,6 +81,7 @@ class DiscordOutbox:
             if row is not None:
                 self._dm_cache[user_id] = row.channel_id
                 return row.channel_id
+        await self._pacer.wait()
         data = await self._bot.http.start_private_message(user_id)
         channel_id = int(data["id"])
         await self._remember_dm(user_id, channel_id)
@@ -124,6 +127,7 @@ class DiscordOutbox:
     ) -> discord.Message:
         kind = discord.ChannelType.private if private else discord.ChannelType.text
         channel = self._bot.get_partial_messageable(channel_id, type=kind)
+        await self._pacer.wait()
         return await channel.send(
             content=content,
             embed=embed if embed is not None else discord.utils.MISSING,

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.db.models import BotEvent, Delivery, Subscription
+from bot.db.models import BotEvent, Delivery, DMChannel, Subscription
 from bot.services.announcements import AnnouncementTargets, PlannedAnnouncement, plan
 from bot.services.program import ProgramService, Talk
 
@@ -85,7 +85,10 @@ class QueuedNotice:
 
 
 class Pacer:
-    """Spaces sends at ``rate`` per real second, so bursts stay under Discord's global limit."""
+    """Spaces requests at ``rate`` per real second, so bursts stay under Discord's global limit.
+
+    The outbox waits on it before every request it makes, whoever asked for the send.
+    """
 
     def __init__(self, rate: float) -> None:
         self.interval = 1.0 / rate
@@ -136,7 +139,6 @@ class DeliveryEngine:
         self.worker_id = worker_id or uuid.uuid4().hex[:12]
         self.batch = batch
         self.stats = EngineStats()
-        self._pacer = Pacer(rate)
         self._scheduler: AsyncIOScheduler | None = None
         self._running = False
         self._dirty = False
@@ -294,9 +296,14 @@ class DeliveryEngine:
         """When the next reminder burst must start to finish by its due time, and up to which
         due time the current burst reaches (a backwards pass over bursts at ``rate``)."""
         async with self._sessions() as s:
+            # A reminder to a user whose DM channel is not cached yet costs two requests.
+            requests = func.count() + func.count(Subscription.id).filter(
+                DMChannel.user_id.is_(None)
+            )
             groups = (
                 await s.execute(
-                    select(Subscription.due_at, func.count())
+                    select(Subscription.due_at, requests)
+                    .outerjoin(DMChannel, DMChannel.user_id == Subscription.user_id)
                     .where(Subscription.state == "active")
                     .group_by(Subscription.due_at)
                     .order_by(Subscription.due_at)
@@ -375,7 +382,6 @@ class DeliveryEngine:
         if not await self._claim(reminder.key, "reminder", reminder.due_at):
             return False
         late = now - reminder.due_at > self.late_grace
-        await self._pacer.wait()
         result = await self._outbox.send_reminder(reminder, late=late)
         return await self._record(reminder.key, result, late, reminder.subscription_id)
 
@@ -393,7 +399,6 @@ class DeliveryEngine:
         if not await self._claim(item.key, "announcement", item.due_at):
             return False
         late = now - item.due_at > self.late_grace
-        await self._pacer.wait()
         result = await self._outbox.send_announcement(item, late=late)
         retry = await self._record(item.key, result, late, None)
         if not retry:
@@ -445,7 +450,6 @@ class DeliveryEngine:
             if not taken.rowcount:  # type: ignore[attr-defined]
                 continue
             late = self._clock.now() - notice.due_at > self.late_grace
-            await self._pacer.wait()
             result = await self._outbox.send_notice(notice, late=late)
             retry_soon |= await self._record(notice.key, result, late, None)
         async with self._sessions() as s:

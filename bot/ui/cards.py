@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import discord
 
 from bot.services.program import Talk, Workshop
-from bot.ui.format import discord_ts, venue_time
+from bot.services.schedule import NowView, Phase, SessionGroup
+from bot.services.search import PersonMatch, SearchHit
+from bot.ui.format import discord_ts, human_duration, venue_time
 from bot.ui.text import (
+    CHOICE_NAME_MAX,
     EMBED_DESCRIPTION_MAX,
+    EMBED_FIELDS_MAX,
     EMBED_TITLE_MAX,
     EMBED_TOTAL_MAX,
     FIELD_VALUE_MAX,
     FOOTER_MAX,
+    defuse_mentions,
     trim,
 )
 
@@ -115,3 +123,250 @@ def talk_line(talk: Talk, workshop: Workshop, *, relative: bool = False) -> str:
         when += f" · {discord_ts(talk.start, 'R')}"
     who = f" — {people_text(talk.people, 120)}" if talk.people else ""
     return trim(f"{when} · **{talk.kind_label}**: {talk.title}{who}", 600)
+
+
+# -- listings: now, next, the day, kinds, sessions, search and author results ---------------------
+
+#: Entries per page of a listing, and the most one entry's block may take.
+PER_PAGE = 10
+BLOCK_MAX = 400
+TITLE_IN_LIST_MAX = 200
+INTRO_MAX = 1000
+# Posters listed under the one running poster session (under each, when several run, fewer).
+POSTERS_IN_NOW = 25
+# How much of the "now" embed the upcoming entries may take; the rest is for what is running.
+NEXT_FIELDS_BUDGET = 1800
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One entry of a listing, as text; ``resume`` heads a page that opens inside its group."""
+
+    text: str
+    talk: Talk | None = None
+    resume: str | None = None
+
+
+@dataclass(slots=True)
+class ListingPage:
+    """A page's embed and the entries on it (for the "Open a talk card" menu)."""
+
+    embed: discord.Embed
+    talks: list[Talk] = field(default_factory=list)
+
+
+def md(text: str) -> str:
+    """Program text shown literally: a title with ``*`` or ``_`` must not turn into markdown."""
+    return discord.utils.escape_markdown(text)
+
+
+def quoted(text: str, limit: int = 80) -> str:
+    """What the user typed, fit to echo back: one line, no invisible or control characters."""
+    visible = "".join(c for c in text if unicodedata.category(c)[0] != "C")
+    cleaned = " ".join(visible.split())
+    return f"“{md(defuse_mentions(trim(cleaned, limit)))}”" if cleaned else "that"
+
+
+def choice_name(text: str) -> str:
+    """An autocomplete choice's or select option's label (1-100 characters)."""
+    return trim(" ".join(text.split()), CHOICE_NAME_MAX) or "…"
+
+
+def times_text(talk: Talk, zone: ZoneInfo) -> str:
+    """``<t:…:t>–<t:…:t> (09:00–09:30 EDT)``: the reader's zone, then the venue's."""
+    local = f"{talk.start.astimezone(zone):%H:%M}–{venue_time(talk.end, zone)}"
+    return f"{discord_ts(talk.start, 't')}–{discord_ts(talk.end, 't')} ({local})"
+
+
+def _who(talk: Talk, limit: int = 120) -> str:
+    return f" — {md(people_text(talk.people, limit))}" if talk.people else ""
+
+
+def entry_block(
+    talk: Talk, zone: ZoneInfo, *, at: datetime | None = None, posters: int = 0, note: str = ""
+) -> str:
+    """Two lines: bold title and people; times, kind, how soon (from ``at``) and posters."""
+    details = [times_text(talk, zone), talk.kind_label]
+    if at is not None:
+        if talk.start > at:
+            details.append(f"starts in {human_duration(talk.start - at)}")
+        elif talk.end > at:
+            details.append(f"ends in {human_duration(talk.end - at)}")
+    if posters:
+        details.append(f"{posters} poster{'s' if posters != 1 else ''}")
+    if talk.cancelled:
+        details.append("cancelled")
+    title = md(trim(talk.title, TITLE_IN_LIST_MAX))
+    text = f"**{title}**{_who(talk)}\n{' · '.join(details)}"
+    return trim(text + (f"\n{note}" if note else ""), BLOCK_MAX)
+
+
+def poster_line(talk: Talk) -> str:
+    """A poster under its session: title and authors (its times are the session's)."""
+    return trim(f"◦ **{md(trim(talk.title, TITLE_IN_LIST_MAX))}**{_who(talk)}", BLOCK_MAX)
+
+
+def listing_pages(
+    title: str,
+    blocks: Sequence[Block],
+    *,
+    intro: str = "",
+    empty: str = "Nothing to show.",
+    colour: discord.Colour | None = None,
+    per_page: int = PER_PAGE,
+) -> list[ListingPage]:
+    """Blocks on pages of at most ``per_page`` entries, each page within Discord's limits."""
+    head = trim(intro, INTRO_MAX) + "\n\n" if intro else ""
+    pages: list[ListingPage] = []
+    lines: list[str] = []
+    talks: list[Talk] = []
+    count = 0
+    used = len(head)
+
+    def flush() -> None:
+        text = head + "\n".join(lines) if lines else head + empty
+        embed = discord.Embed(
+            title=trim(title, EMBED_TITLE_MAX),
+            description=text.strip() or None,
+            colour=colour or discord.Colour.blurple(),
+        )
+        pages.append(ListingPage(embed, list(talks)))
+
+    for block in blocks:
+        text = trim(block.text, BLOCK_MAX)
+        size = len(text) + 1
+        if lines and (count >= per_page or used + size > EMBED_DESCRIPTION_MAX - 200):
+            flush()
+            lines, talks, count, used = [], [], 0, len(head)
+        if not lines and block.resume:
+            # A page opening inside a group says which group it continues.
+            lines.append(trim(block.resume, 200))
+            used += len(lines[-1]) + 1
+        lines.append(text)
+        used += size
+        count += 1
+        if block.talk is not None:
+            talks.append(block.talk)
+    flush()
+    return pages
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def now_embed(view: NowView, workshop: Workshop) -> discord.Embed:
+    """What runs now (posters under their session) and what starts next, or when the day is."""
+    zone = workshop.zone
+    embed = discord.Embed(
+        title=trim(f"Now at {workshop.acronym}", EMBED_TITLE_MAX),
+        colour=discord.Colour.blurple(),
+    )
+    # The footer names the clock the answer used, which matters during a rehearsal.
+    embed.set_footer(text=f"Workshop clock: {venue_time(view.at, zone, with_date=True)}")
+    if view.phase is Phase.EMPTY or view.starts_at is None or view.ends_at is None:
+        embed.description = "The program has no entries yet."
+        return embed
+    if view.phase is Phase.AFTER:
+        end = view.ends_at
+        embed.description = (
+            f"The workshop has ended: its last entry finished at {discord_ts(end, 'f')} "
+            f"({venue_time(end, zone, with_date=True)}). Thank you for coming!"
+        )
+        return embed
+    lines: list[str] = []
+    if view.phase is Phase.BEFORE:
+        start = view.starts_at
+        days = view.days_until_start or 0
+        if days <= 1:
+            when = f"{view.start_day} at {discord_ts(start, 't')} ({venue_time(start, zone)})"
+        else:
+            when = (
+                f"{view.start_day}, on {discord_ts(start, 'F')} "
+                f"({venue_time(start, zone, with_date=True)})"
+            )
+        lines.append(f"The workshop starts {when}.")
+        lines.append(f"That is in {human_duration(start - view.at)}.")
+    elif not view.running:
+        lines.append("Nothing is running right now.")
+    for item in view.running:
+        lines.append(
+            f"**{md(trim(item.talk.title, TITLE_IN_LIST_MAX))}**{_who(item.talk)}\n"
+            f"{item.talk.kind_label} · {times_text(item.talk, zone)} · "
+            f"ends in {human_duration(item.ends_in)}"
+        )
+        if item.children:
+            lines.append(f"Posters ({len(item.children)}):")
+            # Several sessions at once share the room: each lists a few, then points onward.
+            shown = item.children[: POSTERS_IN_NOW if len(view.running) == 1 else 5]
+            lines.extend(f"◦ {md(trim(p.title, 120))}" for p in shown)
+            if len(shown) < len(item.children):
+                rest = len(item.children) - len(shown)
+                lines.append(f"◦ … and {rest} more: `/schedule session`")
+    budget = NEXT_FIELDS_BUDGET
+    for number, group in enumerate(view.upcoming):
+        if len(embed.fields) >= EMBED_FIELDS_MAX - 1 or budget < 200:
+            break
+        name = f"{'Next' if number == 0 else 'Then'} · starts in {human_duration(group.starts_in)}"
+        items = [
+            f"**{md(trim(i.talk.title, TITLE_IN_LIST_MAX))}**{_who(i.talk)} · {i.talk.kind_label}"
+            + (f" ({_count(len(i.children), 'poster', 'posters')})" if i.children else "")
+            for i in group.items
+        ]
+        when = f"{discord_ts(group.start, 't')} ({venue_time(group.start, zone)})"
+        value = lines_within([when, *items], min(FIELD_VALUE_MAX, budget))
+        embed.add_field(name=trim(name, 256), value=value, inline=False)
+        budget -= len(name) + len(value)
+    room = EMBED_TOTAL_MAX - len(embed) - 50
+    embed.description = lines_within(lines, max(0, min(EMBED_DESCRIPTION_MAX, room)))
+    return embed
+
+
+def now_talks(view: NowView) -> list[Talk]:
+    """The entries a "now" answer names, in the order shown (for opening their cards)."""
+    talks: list[Talk] = []
+    for item in view.running:
+        talks.append(item.talk)
+        talks.extend(item.children)
+    talks.extend(i.talk for group in view.upcoming for i in group.items)
+    return talks
+
+
+def day_blocks(groups: Sequence[SessionGroup], zone: ZoneInfo) -> list[Block]:
+    """The whole program: each entry, and a poster session's posters beneath it."""
+    blocks: list[Block] = []
+    for group in groups:
+        blocks.append(
+            Block(entry_block(group.entry, zone, posters=len(group.children)), group.entry)
+        )
+        resume = f"↳ *{group.entry.kind_label} at {venue_time(group.entry.start, zone)}, continued*"
+        blocks.extend(Block(poster_line(p), p, resume) for p in group.children)
+    return blocks
+
+
+def search_block(hit: SearchHit, zone: ZoneInfo) -> Block:
+    """A search result: the entry, then why it matched (people named, or the abstract's words)."""
+    note = ""
+    if hit.field == "people" and hit.people:
+        note = f"Matched: {md(people_text(hit.people, 120))}"
+    elif hit.field == "abstract" and hit.snippet:
+        note = f"> {md(trim(' '.join(hit.snippet.split()), 160))}"
+    return Block(entry_block(hit.talk, zone, note=note), hit.talk)
+
+
+def author_intro(
+    person: PersonMatch, workshop: Workshop, entries: int, others: Sequence[str] = ()
+) -> str:
+    """Who the person is for this workshop: organizer (with affiliation), speaker or author."""
+    lines: list[str] = []
+    name = md(trim(person.name, 200))
+    if person.is_organizer:
+        where = f" ({md(trim(person.affiliation, 200))})" if person.affiliation else ""
+        lines.append(f"**{name}**{where} organizes {md(workshop.acronym)}.")
+    if entries:
+        lines.append(f"Speaker or author of {_count(entries, 'entry', 'entries')}:")
+    elif not person.is_organizer:
+        lines.append(f"**{name}** has no entry in the program.")
+    if others:
+        lines.append(f"Also matching: {md(people_text(others, 300))}")
+    return "\n".join(lines)

@@ -1,10 +1,60 @@
-"""Shared views: a paginator with Previous/Next, and "Share in channel" for ephemeral answers."""
+"""Shared views: a paginator with Previous/Next, "Share in channel", and the talk card's view."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
 import discord
 
-from bot.ui.text import trim
+from bot.errors import UserFacingError
+from bot.services.program import NoProgramLoaded, ProgramService, ProgramSnapshot, Talk
+from bot.services.schedule import ScheduleService
+from bot.services.search import SearchService
+from bot.tree import APOLOGY, reply_ephemeral
+from bot.ui.cards import (
+    Block,
+    ListingPage,
+    author_intro,
+    choice_name,
+    entry_block,
+    listing_pages,
+    md,
+    people_text,
+    quoted,
+    talk_embed,
+)
+from bot.ui.format import venue_time
+from bot.ui.text import SELECT_OPTIONS_MAX, trim
+
+log = logging.getLogger(__name__)
+
+#: What another feature adds to a talk card (the reminder buttons): talk, user id -> items.
+CardExtras = Callable[[Talk, int], Awaitable[list[discord.ui.Item[Any]]]]
+#: Opens the card of the entry with this id, in answer to an interaction.
+CardOpener = Callable[[discord.Interaction, str], Awaitable[None]]
+
+NO_PROGRAM = "No program is loaded yet. The organizers load it with `workshop-bot load FILE`."
+
+
+class AnsweringView(discord.ui.View):
+    """A view whose callbacks may raise UserFacingError, answered like the tree's handler does."""
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
+    ) -> None:
+        if isinstance(error, UserFacingError):
+            await reply_ephemeral(interaction, str(error))
+            return
+        log.error(
+            "component %s failed (user %s, guild %s)",
+            type(item).__name__,
+            interaction.user.id,
+            interaction.guild_id,
+            exc_info=error,
+        )
+        await reply_ephemeral(interaction, APOLOGY)
 
 
 class ShareButton(discord.ui.Button["discord.ui.View"]):
@@ -33,19 +83,27 @@ class ShareButton(discord.ui.Button["discord.ui.View"]):
         )
 
 
-class SharedCard(discord.ui.View):
+class SharedCard(AnsweringView):
     """A single embed answered ephemerally, with a share button (and room for more buttons)."""
 
-    def __init__(self, embed: discord.Embed, *, timeout: float = 900) -> None:
+    def __init__(self, embed: discord.Embed, *, timeout: float = 900, share: bool = True) -> None:
         super().__init__(timeout=timeout)
         self.embed = embed
-        self.add_item(ShareButton())
+        if share:
+            self.add_item(ShareButton())
 
 
-class Paginator(discord.ui.View):
+class Paginator(AnsweringView):
     """Pages of embeds; only the person who asked can turn the pages of their copy."""
 
-    def __init__(self, pages: list[discord.Embed], owner_id: int, *, timeout: float = 900) -> None:
+    def __init__(
+        self,
+        pages: list[discord.Embed],
+        owner_id: int,
+        *,
+        timeout: float = 900,
+        share: bool = True,
+    ) -> None:
         super().__init__(timeout=timeout)
         if not pages:
             raise ValueError("a paginator needs at least one page")
@@ -55,7 +113,8 @@ class Paginator(discord.ui.View):
         for number, page in enumerate(pages, start=1):
             if len(pages) > 1:
                 page.set_footer(text=trim(f"Page {number}/{len(pages)}", 2048))
-        self.add_item(ShareButton())
+        if share:
+            self.add_item(ShareButton())
         self._sync_buttons()
 
     def current_embed(self) -> discord.Embed:
@@ -89,3 +148,224 @@ class Paginator(discord.ui.View):
         self, interaction: discord.Interaction, _button: discord.ui.Button[Paginator]
     ) -> None:
         await self._turn(interaction, +1)
+
+
+# -- opening talk cards from lists, and the card itself -------------------------------------------
+
+
+def _talk_options(talks: Sequence[Talk], zone: Any) -> list[discord.SelectOption]:
+    options: list[discord.SelectOption] = []
+    seen: set[str] = set()
+    for talk in talks:
+        if talk.id in seen:
+            continue
+        seen.add(talk.id)
+        options.append(
+            discord.SelectOption(
+                label=choice_name(talk.title),
+                value=talk.id,
+                description=choice_name(f"{talk.kind_label} · {venue_time(talk.start, zone)}"),
+            )
+        )
+        if len(options) == SELECT_OPTIONS_MAX:
+            break
+    return options
+
+
+class TalkPicker(discord.ui.Select[Any]):
+    """The "Open a talk card" menu: the entries shown (at most 25)."""
+
+    def __init__(self, open_card: CardOpener, *, row: int, custom_id: str = "list:open") -> None:
+        super().__init__(custom_id=custom_id, placeholder="Open a talk card", row=row)
+        self._open_card = open_card
+
+    def show(self, talks: Sequence[Talk], zone: Any) -> None:
+        self.options = _talk_options(talks, zone)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await self._open_card(interaction, self.values[0])
+
+
+class TalkListView(Paginator):
+    """Listing pages with Previous/Next, Share, and a menu opening the current page's cards."""
+
+    def __init__(
+        self,
+        pages: list[ListingPage],
+        owner_id: int,
+        open_card: CardOpener,
+        zone: Any,
+        *,
+        share: bool = True,
+    ) -> None:
+        self._page_talks = [page.talks for page in pages]
+        self._zone = zone
+        self._picker: TalkPicker | None = None
+        super().__init__([page.embed for page in pages], owner_id, share=share)
+        self._picker = TalkPicker(open_card, row=2)
+        self._sync_buttons()
+
+    def _sync_buttons(self) -> None:
+        super()._sync_buttons()
+        if self._picker is None:
+            return
+        talks = self._page_talks[self.index]
+        self._picker.show(talks, self._zone)
+        if talks and self._picker not in self.children:
+            self.add_item(self._picker)
+        elif not talks and self._picker in self.children:
+            self.remove_item(self._picker)
+
+
+class AuthorPicker(discord.ui.Select["TalkCardView"]):
+    """The "Look up an author" menu: the card's people (the first 25), answered like /author."""
+
+    def __init__(self, people: Sequence[str], lookup: Callable[[discord.Interaction, str], Any]):
+        names = list(dict.fromkeys(people))
+        shown = names[:SELECT_OPTIONS_MAX]
+        placeholder = "Look up an author"
+        if len(names) > len(shown):
+            placeholder += f" (the first {len(shown)} of {len(names)})"
+        super().__init__(
+            custom_id="card:author",
+            placeholder=placeholder,
+            row=0,
+            # Names can be longer than an option's value may be: the value is the position.
+            options=[
+                discord.SelectOption(label=choice_name(name), value=str(i))
+                for i, name in enumerate(shown)
+            ],
+        )
+        self._names = shown
+        self._lookup = lookup
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await self._lookup(interaction, self._names[int(self.values[0])])
+
+
+class OtherWorkButton(discord.ui.Button["TalkCardView"]):
+    def __init__(self, show: Callable[[discord.Interaction], Awaitable[None]]) -> None:
+        super().__init__(
+            label="Authors' other work",
+            style=discord.ButtonStyle.secondary,
+            custom_id="card:other-work",
+            row=1,
+        )
+        self._show = show
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await self._show(interaction)
+
+
+class TalkCardView(SharedCard):
+    """The talk card's controls: author lookup (or a session's posters), other work, share."""
+
+    def add_extra(self, item: discord.ui.Item[Any]) -> None:
+        try:
+            self.add_item(item)
+        except ValueError:
+            # No room left on the card (five rows): the extra is dropped, not the card.
+            log.warning("no room on a talk card for %s", type(item).__name__)
+
+
+class TalkCards:
+    """Talk cards, author answers and entry lists, shared by every cog that shows entries."""
+
+    def __init__(
+        self,
+        program: ProgramService,
+        schedule: ScheduleService,
+        search: SearchService,
+        card_extras: CardExtras | None = None,
+    ) -> None:
+        self.program = program
+        self.schedule = schedule
+        self.search = search
+        self.card_extras = card_extras
+
+    def snapshot(self) -> ProgramSnapshot:
+        try:
+            return self.program.snapshot
+        except NoProgramLoaded:
+            raise UserFacingError(NO_PROGRAM) from None
+
+    async def send_pages(self, interaction: discord.Interaction, pages: list[ListingPage]) -> None:
+        """Listing pages, ephemeral, with Previous/Next, Share and "Open a talk card"."""
+        zone = self.snapshot().workshop.zone
+        view = TalkListView(
+            pages,
+            interaction.user.id,
+            self.open_card,
+            zone,
+            share=interaction.guild_id is not None,
+        )
+        await interaction.response.send_message(embed=pages[0].embed, view=view, ephemeral=True)
+
+    async def open_card(self, interaction: discord.Interaction, talk_id: str) -> None:
+        talk = self.schedule.talk(talk_id)
+        if talk is None:
+            raise UserFacingError("That entry is no longer in the program.")
+        await self.send_card(interaction, talk)
+
+    async def send_card(self, interaction: discord.Interaction, talk: Talk) -> None:
+        snapshot = self.snapshot()
+        posters = self.schedule.children(talk.id)
+        embed = talk_embed(
+            talk, snapshot.workshop, session=self.schedule.session_of(talk), posters=posters
+        )
+        view = TalkCardView(embed, share=interaction.guild_id is not None)
+        if talk.people:
+            view.add_item(AuthorPicker(talk.people, self.send_author))
+        elif posters:
+            picker = TalkPicker(self.open_card, row=0, custom_id="card:poster")
+            picker.show(posters, snapshot.workshop.zone)
+            picker.placeholder = "Open a poster's card"
+            view.add_item(picker)
+        if self.schedule.other_work(talk):
+
+            async def show_other_work(answer: discord.Interaction) -> None:
+                await self.send_other_work(answer, talk)
+
+            view.add_item(OtherWorkButton(show_other_work))
+        if self.card_extras is not None:
+            for item in await self.card_extras(talk, interaction.user.id):
+                view.add_extra(item)
+        await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+
+    async def send_other_work(self, interaction: discord.Interaction, talk: Talk) -> None:
+        """The other entries of the card's speakers and authors, with whom they share."""
+        zone = self.snapshot().workshop.zone
+        people = set(talk.people)
+        blocks = []
+        for other in self.schedule.other_work(talk):
+            shared = [name for name in other.people if name in people]
+            note = f"With {md(people_text(shared, 150))}" if shared else ""
+            blocks.append(Block(entry_block(other, zone, note=note), other))
+        if not blocks:
+            raise UserFacingError("Its speakers and authors have nothing else in the program.")
+        pages = listing_pages(
+            f"Other work by the authors of: {talk.title}",
+            blocks,
+            intro=f"{len(blocks)} other {'entry' if len(blocks) == 1 else 'entries'}:",
+        )
+        await self.send_pages(interaction, pages)
+
+    async def send_author(self, interaction: discord.Interaction, name: str) -> None:
+        """/author: everything a person speaks at or authors, and whether they organize."""
+        snapshot = self.snapshot()
+        person = self.search.person(name)
+        if person is None:
+            raise UserFacingError(f"Nobody in the program is called {quoted(name)}.")
+        talks = [snapshot.by_id[i] for i in person.entry_ids if i in snapshot.by_id]
+        others: list[str] = []
+        if person.score < 100:
+            # A guess: name the other people the query could have meant.
+            others = [p.name for p in self.search.people(name, 4) if p.name != person.name][:3]
+        zone = snapshot.workshop.zone
+        pages = listing_pages(
+            person.name,
+            [Block(entry_block(t, zone), t) for t in talks],
+            intro=author_intro(person, snapshot.workshop, len(talks), others),
+            empty="",
+        )
+        await self.send_pages(interaction, pages)

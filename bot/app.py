@@ -24,10 +24,13 @@ from bot.delivery import DiscordOutbox
 from bot.logs import configure_logging
 from bot.reloading import ProgramReloader
 from bot.services.announcements import AnnouncementTargets
+from bot.services.events import EventSync
+from bot.services.guild_config import CustomAnnouncements, GuildConfigService
 from bot.services.program import ProgramService
 from bot.services.reminders import ReminderService
 from bot.services.schedule import ScheduleService
 from bot.services.search import SearchService
+from bot.services.status import StatusService
 from bot.settings import Settings
 from bot.timing import DeliveryEngine, Pacer
 from bot.ui.reminders import CardExtras, make_card_extras
@@ -40,6 +43,10 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.search",
     "cogs.reminders",
     "cogs.organizers",
+    "cogs.setup",
+    "cogs.announce",
+    "cogs.agenda",
+    "cogs.status",
 )
 
 
@@ -57,11 +64,15 @@ class Services:
     reminders: ReminderService
     targets: AnnouncementTargets
     card_extras: CardExtras | None
+    guild_config: GuildConfigService
+    events: EventSync
+    status: StatusService
     started: float = field(default_factory=time.monotonic)
     # Made with the bot (they send through it): see build_bot.
     outbox: DiscordOutbox | None = None
     engine: DeliveryEngine | None = None
     reloader: ProgramReloader | None = None
+    custom_announcements: CustomAnnouncements | None = None
 
     @property
     def database_backend(self) -> str:
@@ -121,6 +132,9 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
         reminders=reminders,
         targets=AnnouncementTargets(sessions, settings),
         card_extras=make_card_extras(reminders, clock),
+        guild_config=GuildConfigService(sessions, clock, settings),
+        events=EventSync(sessions, clock, program_service),
+        status=StatusService(sessions),
     )
 
 
@@ -159,6 +173,9 @@ def build_bot(
         rate=services.settings.delivery_rate,
         lease_seconds=services.settings.claim_lease_seconds,
     )
+    services.custom_announcements = CustomAnnouncements(
+        services.sessions, services.clock, services.engine
+    )
     services.reloader = ProgramReloader(
         services.sessions,
         services.clock,
@@ -171,18 +188,18 @@ def build_bot(
     return bot
 
 
-def _install_signal_handlers(bot: WorkshopBot) -> None:
+def _install_signal_handlers(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(sig, functools.partial(_shutdown, bot, sig))
+            loop.add_signal_handler(sig, functools.partial(_request_stop, stop, sig))
         except (NotImplementedError, RuntimeError):
             pass
 
 
-def _shutdown(bot: WorkshopBot, sig: signal.Signals) -> None:
+def _request_stop(stop: asyncio.Event, sig: signal.Signals) -> None:
     log.info("received %s, shutting down", sig.name)
-    asyncio.get_running_loop().create_task(bot.close())
+    stop.set()
 
 
 def _settings_with(simulate_start: datetime | None, speed: float | None) -> Settings:
@@ -199,9 +216,17 @@ async def _run_bot(settings: Settings) -> None:
     point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
     services = await build_services(settings)
     bot = build_bot(services)
-    _install_signal_handlers(bot)
+    stop = asyncio.Event()
+    _install_signal_handlers(stop)
+    # Leaving this block awaits bot.close() in full (timers, database), signal or not.
     async with bot:
-        await bot.start(settings.discord_token.get_secret_value())
+        runner = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()))
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if runner in done:
+            runner.result()  # a login failure or crash propagates
+    await runner
 
 
 def run(simulate_start: datetime | None = None, speed: float | None = None) -> int:

@@ -45,3 +45,5 @@ def configure_logging(level: str = "INFO", secrets: list[str] | None = None) -> 
     logging.getLogger("discord").setLevel(max(root.level, logging.INFO))
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
     logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
+    # APScheduler logs every run of the delivery job at INFO.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -170,6 +170,7 @@ def build_bot(
         services.program,
         services.targets,
         services.outbox,
+        services.schedule,
         rate=services.settings.delivery_rate,
         lease_seconds=services.settings.claim_lease_seconds,
     )

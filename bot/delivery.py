@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db.models import DMChannel
 from bot.services.announcements import AnnouncementTarget, AnnouncementTargets, PlannedAnnouncement
 from bot.services.program import ProgramService
+from bot.services.schedule import NowView, Phase
 from bot.timing import DueReminder, Outcome, Pacer, QueuedNotice, SendResult
-from bot.ui.cards import talk_embed
+from bot.ui.cards import lines_within, talk_embed, talk_line
 from bot.ui.format import discord_ts, venue_time
 from bot.ui.reminders import StopRemindersButton
 from bot.ui.text import CONTENT_MAX, trim
@@ -229,3 +230,52 @@ class DiscordOutbox:
             log.info("notice %s not delivered: %s", notice.key, result.error)
             return SendResult(result.outcome, channel_id=notice.channel_id, error=result.error)
         return SendResult(Outcome.SENT, message_id=message.id, channel_id=message.channel.id)
+
+    async def update_board(
+        self, channel_id: int, message_id: int | None, view: NowView
+    ) -> int | None:
+        """Edit the pinned board in place; post (and pin) a new one if it is gone."""
+        embed = self.board_embed(view)
+        channel = self._bot.get_partial_messageable(channel_id, type=discord.ChannelType.text)
+        if message_id is not None:
+            try:
+                await self._pacer.wait()
+                await channel.get_partial_message(message_id).edit(content=None, embed=embed)
+                return message_id
+            except discord.NotFound:
+                log.info("the board message in %s was deleted: posting a new one", channel_id)
+        await self._pacer.wait()
+        message = await channel.send(embed=embed, allowed_mentions=discord.AllowedMentions.none())
+        try:
+            await self._pacer.wait()
+            await message.pin(reason="workshop-bot live board: Now / Next")
+        except discord.HTTPException as exc:
+            log.warning("could not pin the board in %s: %s", channel_id, exc)
+        return message.id
+
+    def board_embed(self, view: NowView) -> discord.Embed:
+        workshop = self._program.snapshot.workshop
+        embed = discord.Embed(
+            title=trim(f"Now / Next · {workshop.acronym}", 256), colour=discord.Colour.green()
+        )
+        if view.phase is Phase.BEFORE and view.starts_at is not None:
+            embed.description = (
+                f"The workshop starts {discord_ts(view.starts_at, 'F')} "
+                f"({venue_time(view.starts_at, workshop.zone, with_date=True)})."
+            )
+        elif view.phase is Phase.AFTER:
+            embed.description = "The workshop has ended. Thank you for coming!"
+        running = [talk_line(item.talk, workshop) for item in view.running]
+        upcoming = [
+            talk_line(item.talk, workshop, relative=True)
+            for group in view.upcoming
+            for item in group.items
+        ]
+        if view.phase is Phase.DURING:
+            embed.add_field(
+                name="Now", value=lines_within(running, 1024) or "A short break.", inline=False
+            )
+        if upcoming:
+            embed.add_field(name="Next", value=lines_within(upcoming, 1024), inline=False)
+        embed.set_footer(text="Updated as sessions start · /schedule now shows it in your DMs too")
+        return embed

@@ -25,9 +25,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.db.models import BotEvent, Delivery, DMChannel, Subscription
+from bot.db.models import BotEvent, Delivery, DMChannel, GuildConfig, Subscription
 from bot.services.announcements import AnnouncementTargets, PlannedAnnouncement, plan
 from bot.services.program import ProgramService, Talk
+from bot.services.schedule import NowView, ScheduleService
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,10 @@ class Outbox(Protocol):
     async def send_announcement(self, item: PlannedAnnouncement, *, late: bool) -> SendResult: ...
 
     async def send_notice(self, notice: QueuedNotice, *, late: bool) -> SendResult: ...
+
+    async def update_board(
+        self, channel_id: int, message_id: int | None, view: NowView
+    ) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +126,7 @@ class DeliveryEngine:
         program: ProgramService,
         targets: AnnouncementTargets,
         outbox: Outbox,
+        schedule: ScheduleService | None = None,
         *,
         rate: float = 40.0,
         lease_seconds: float = 60.0,
@@ -133,6 +139,8 @@ class DeliveryEngine:
         self._program = program
         self._targets = targets
         self._outbox = outbox
+        self._schedule = schedule
+        self._board_states: dict[int, tuple[object, ...]] = {}
         self.rate = rate
         self.lease = timedelta(seconds=lease_seconds)
         self.late_grace = late_grace
@@ -254,6 +262,10 @@ class DeliveryEngine:
                 return None
             retry_soon |= await self._deliver_announcement(item)
         next_times = [a.due_at for a in announcements if a.due_at > now]
+
+        next_board = await self._update_boards(now)
+        if next_board is not None:
+            next_times.append(next_board)
 
         retry, next_notice = await self._deliver_queued()
         retry_soon |= retry
@@ -405,6 +417,58 @@ class DeliveryEngine:
             assert self._announced is not None
             self._announced.add(item.key)
         return retry
+
+    # -- live boards --------------------------------------------------------------------------
+
+    async def _update_boards(self, now: datetime) -> datetime | None:
+        """Edit each server's pinned Now / Next message when what is on changes."""
+        if self._schedule is None:
+            return None
+        async with self._sessions() as s:
+            boards = (
+                await s.execute(
+                    select(
+                        GuildConfig.guild_id,
+                        GuildConfig.board_channel_id,
+                        GuildConfig.board_message_id,
+                    ).where(GuildConfig.board_channel_id.is_not(None))
+                )
+            ).all()
+        if not boards:
+            return None
+        view = self._schedule.now(now)
+        state = (
+            view.phase,
+            tuple(item.talk.id for item in view.running),
+            tuple(item.talk.id for group in view.upcoming for item in group.items),
+        )
+        for guild_id, channel_id, message_id in boards:
+            if channel_id is None:
+                continue
+            if self._board_states.get(guild_id) == (channel_id, *state):
+                continue
+            try:
+                new_id = await self._outbox.update_board(channel_id, message_id, view)
+            except Exception as exc:
+                log.warning("could not update the board in channel %s: %s", channel_id, exc)
+                self.stats.last_error = f"board: {exc}"
+                continue
+            self._board_states[guild_id] = (channel_id, *state)
+            if new_id is not None and new_id != message_id:
+                async with self._sessions() as s, s.begin():
+                    await s.execute(
+                        update(GuildConfig)
+                        .where(GuildConfig.guild_id == guild_id)
+                        .values(board_message_id=new_id)
+                    )
+        # The board changes whenever an entry starts or ends.
+        edges = [
+            moment
+            for talk in self._program.snapshot.talks
+            for moment in (talk.start, talk.end)
+            if moment > now
+        ]
+        return min(edges) if edges else None
 
     # -- queued notices -----------------------------------------------------------------------
 

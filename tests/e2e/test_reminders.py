@@ -252,3 +252,38 @@ async def test_non_organizer_cannot_reload(local: LocalDiscord) -> None:
     mallory = local.sim.add_user("mallory")
     with pytest.raises(CommandNotAvailable):
         await mallory.slash("program reload")
+
+
+@pytest.mark.parametrize("rate_limits", [FAST_LIMITS])
+async def test_live_board_is_one_pinned_message_edited_in_place(
+    local: LocalDiscord, clock: ManualClock
+) -> None:
+    from bot.db.models import GuildConfig
+
+    assert local.services is not None
+    board = local.sim.channel_id("reminders")
+    async with local.services.sessions() as s, s.begin():
+        s.add(
+            GuildConfig(
+                guild_id=local.sim.guild_id,
+                default_channel_id=local.sim.channel_id("announcements"),
+                board_channel_id=board,
+                updated_at=clock.now(),
+            )
+        )
+    await at(local, clock, edt("08:40"))
+    [message] = local.sim.messages("reminders")
+    assert "The workshop starts" in message["embeds"][0]["description"]
+    assert [p["id"] for p in local.sim.pins("reminders")] == [message["id"]]
+
+    await at(local, clock, edt("09:05"))
+    [message] = local.sim.messages("reminders")
+    fields = {f["name"]: f["value"] for f in message["embeds"][0]["fields"]}
+    assert "Brain-inspired hardware" in fields["Now"]
+    assert "How Computer Graphics" in fields["Next"]
+    assert message["edited_timestamp"] is not None
+
+    await at(local, clock, edt("10:30"))
+    [message] = local.sim.messages("reminders")
+    fields = {f["name"]: f["value"] for f in message["embeds"][0]["fields"]}
+    assert fields["Now"].count("Poster session I") == 1

@@ -66,6 +66,9 @@ class WorkshopBot(commands.Bot):
         self._on_close.append(callback)
 
     async def close(self) -> None:
+        # Timers first: a send in progress finishes while Discord's session is still open.
+        if self.services.engine is not None:
+            await self.services.engine.stop()
         try:
             await super().close()
         finally:

@@ -1,4 +1,4 @@
-"""Organizer tools: reload a changed program (more in /setup, /announce, /status)."""
+"""Organizer tools: reload a changed program (more in /setup, /announce and /status)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 from discord.ext import commands
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.models import GuildConfig
 from bot.errors import ProgramError, UserFacingError
-from bot.permissions import require_organizer
+from bot.permissions import organizer_interaction_check
 from bot.reloading import ProgramReloader
+from bot.services.guild_config import GuildConfigService
 from bot.settings import Settings
 from bot.ui.text import trim
 
@@ -29,25 +28,17 @@ class Organizers(commands.Cog):
     )
 
     def __init__(
-        self,
-        reloader: ProgramReloader,
-        settings: Settings,
-        sessions: async_sessionmaker[AsyncSession],
+        self, reloader: ProgramReloader, settings: Settings, guild_config: GuildConfigService
     ) -> None:
         self.reloader = reloader
         self.settings = settings
-        self.sessions = sessions
+        self.guild_config = guild_config
 
-    async def _organizer_role(self, guild_id: int | None) -> int | None:
-        if guild_id is None:
-            return None
-        async with self.sessions() as s:
-            config = await s.get(GuildConfig, guild_id)
-        return config.organizer_role_id if config else None
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return await organizer_interaction_check(interaction, self.guild_config)
 
     @program.command(name="reload", description="Load the program file again and apply changes")
     async def reload(self, interaction: discord.Interaction) -> None:
-        require_organizer(interaction, await self._organizer_role(interaction.guild_id))
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             report = await self.reloader.reload(self.settings.program_file)
@@ -58,10 +49,11 @@ class Organizers(commands.Cog):
         lines = [f"Program reloaded: {report.summary()}."]
         if report.moved or report.cancelled:
             lines.append("Subscribers of moved or cancelled entries are being told by DM.")
+        lines.append("Discord events follow the change after `/setup events sync`.")
         await interaction.followup.send("\n".join(lines), ephemeral=True)
 
 
 async def setup(bot: WorkshopBot) -> None:
     s = bot.services
     assert s.reloader is not None
-    await bot.add_cog(Organizers(s.reloader, s.settings, s.sessions))
+    await bot.add_cog(Organizers(s.reloader, s.settings, s.guild_config))

@@ -137,13 +137,15 @@ class Reminders(commands.Cog):
 
     async def toggle(self, interaction: discord.Interaction, token: str, on: bool) -> None:
         talk = self._resolve(token)
+        # The first subscription DMs a confirmation: answer Discord within its 3 s first.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         if on:
             text = await self._subscribe(interaction, talk, DEFAULT_LEAD)
         else:
             await self.reminders.cancel(interaction.user.id, talk.id)
             self.engine.poke()
             text = f"OK, no reminder for “{talk.title}”."
-        await interaction.response.send_message(text, ephemeral=True)
+        await interaction.followup.send(text, ephemeral=True)
 
     async def stop_all(self, interaction: discord.Interaction) -> None:
         count = await self.reminders.off(interaction.user.id)

@@ -80,10 +80,15 @@ def write_program(program: Program, path: Path) -> None:
     tmp.replace(path)
 
 
+# libyaml's loader when present: ~15x faster on a 10,000-entry program. Dumping stays in
+# pure Python so the same program always gives the same bytes on every machine.
+_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_program(text: str, source: str = "<program>") -> Program:
     """Parse and validate a program file's text, or raise ProgramError naming line and field."""
     try:
-        root = yaml.compose(text)
+        root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -91,7 +96,7 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         raise ProgramError(f"not valid YAML: {problem}", source=source, line=line) from None
     if root is None:
         raise ProgramError("the file is empty", source=source, line=1)
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=_Loader)
     if not isinstance(data, dict):
         raise ProgramError(
             "expected a mapping with 'workshop' and 'entries'", source=source, line=1

@@ -365,7 +365,7 @@ class CustomAnnouncements:
                         Delivery.key.in_([announcement_key(r.id) for r in rows])
                     )
                 )
-            ).tuples()
+            ).all()
         )
         for row in rows:
             final = _FINAL.get(states.get(announcement_key(row.id), ""))

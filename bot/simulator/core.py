@@ -62,8 +62,14 @@ COMPONENT_DEFAULTS: dict[int, dict[str, Any]] = {
 def normalize_components(components: list[Any] | None) -> list[dict[str, Any]]:
     """Components as Discord echoes them: nulls dropped, defaults filled, every one with an id."""
 
+    def no_nulls(value: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in value.items() if v is not None}
+
     def clean(component: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {k: v for k, v in component.items() if v is not None}
+        out: dict[str, Any] = no_nulls(component)
+        # A unicode emoji is sent as {"id": null, "name": "⏰"}; Discord echoes it without id.
+        if isinstance(out.get("emoji"), dict):
+            out["emoji"] = no_nulls(out["emoji"])
         for key, default in COMPONENT_DEFAULTS.get(int(out.get("type", 0)), {}).items():
             out.setdefault(key, default)
         if "components" in out:
@@ -72,7 +78,10 @@ def normalize_components(components: list[Any] | None) -> list[dict[str, Any]]:
             if isinstance(out.get(key), dict):
                 out[key] = clean(out[key])
         if "options" in out:
-            out["options"] = [{k: v for k, v in o.items() if v is not None} for o in out["options"]]
+            out["options"] = [no_nulls(o) for o in out["options"]]
+            for option in out["options"]:
+                if isinstance(option.get("emoji"), dict):
+                    option["emoji"] = no_nulls(option["emoji"])
         return out
 
     cleaned = [clean(c) for c in components or [] if isinstance(c, dict)]

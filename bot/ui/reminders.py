@@ -6,8 +6,10 @@ before a restart still works. The reminders extension plugs its handlers in at l
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, ClassVar, Protocol
 
 import discord
@@ -16,8 +18,25 @@ from bot.clock import Clock
 from bot.errors import UserFacingError
 from bot.services.program import Talk
 from bot.services.reminders import ReminderService
+from bot.tree import APOLOGY, reply_ephemeral
 
 CUSTOM_ID_MAX = 100
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def answer_failures(interaction: discord.Interaction, what: str) -> AsyncIterator[None]:
+    """Dynamic items bypass the tree's error handler: give users the same answers here."""
+    try:
+        yield
+    except UserFacingError as exc:
+        await reply_ephemeral(interaction, str(exc))
+    except Exception:
+        log.exception(
+            "%s failed (user %s, guild %s)", what, interaction.user.id, interaction.guild_id
+        )
+        await reply_ephemeral(interaction, APOLOGY)
 
 
 class ReminderActions(Protocol):
@@ -70,7 +89,8 @@ class RemindButton(
         return cls(match["token"], on=match["on"] == "on")
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await _actions().toggle(interaction, self.token, self.on)
+        async with answer_failures(interaction, "Remind me button"):
+            await _actions().toggle(interaction, self.token, self.on)
 
 
 class StopRemindersButton(
@@ -92,7 +112,8 @@ class StopRemindersButton(
         return cls()
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await _actions().stop_all(interaction)
+        async with answer_failures(interaction, "Stop these reminders button"):
+            await _actions().stop_all(interaction)
 
 
 CardExtras = Callable[[Talk, int], Awaitable[list[discord.ui.Item[Any]]]]

@@ -1,0 +1,218 @@
+"""/schedule: what is on now and next, the whole day, a talk's card, kinds and poster sessions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.clock import Clock
+from bot.errors import UserFacingError
+from bot.services.program import ProgramService, Talk
+from bot.services.schedule import ScheduleService
+from bot.services.search import SearchService, normalize
+from bot.ui.cards import (
+    Block,
+    ListingPage,
+    choice_name,
+    day_blocks,
+    entry_block,
+    listing_pages,
+    now_embed,
+    now_talks,
+    poster_line,
+    quoted,
+    times_text,
+)
+from bot.ui.text import CHOICES_MAX
+from bot.ui.views import CardExtras, TalkCards
+
+if TYPE_CHECKING:
+    from bot.client import WorkshopBot
+
+Choices = list[app_commands.Choice[str]]
+
+
+def _plain(text: str) -> str:
+    """A kind typed by hand, comparable: "Keynotes", "poster-session" -> "keynote", "poster session"."""
+    words = normalize(text.replace("_", " ")).split()
+    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words)
+
+
+class Schedule(commands.Cog):
+    # A plain group attribute rather than a GroupCog: discord.py's remove_cog looks a GroupCog
+    # up by its cog name ("Schedule"), so a reload would leave "/schedule" registered.
+    group = app_commands.Group(name="schedule", description="The workshop's program")
+
+    def __init__(
+        self,
+        program: ProgramService,
+        schedule: ScheduleService,
+        search: SearchService,
+        clock: Clock,
+        card_extras: CardExtras | None = None,
+    ) -> None:
+        self.program = program
+        self.schedule = schedule
+        self.search = search
+        self.clock = clock
+        self.cards = TalkCards(program, schedule, search, card_extras)
+
+    async def cog_load(self) -> None:
+        # Build the search index now rather than during someone's first keystroke.
+        if self.program.loaded:
+            self.search.index()
+
+    # -- now, next, the day -------------------------------------------------------------------
+
+    @group.command(name="now", description="What is running now and what starts next")
+    async def now(self, interaction: discord.Interaction) -> None:
+        workshop = self.cards.snapshot().workshop
+        view = self.schedule.now(self.clock.now())
+        page = ListingPage(now_embed(view, workshop), now_talks(view))
+        await self.cards.send_pages(interaction, [page])
+
+    @group.command(name="next", description="The next entries of the program")
+    @app_commands.describe(count="How many entries (1-25, default 5)")
+    async def next_entries(
+        self, interaction: discord.Interaction, count: app_commands.Range[int, 1, 25] = 5
+    ) -> None:
+        workshop = self.cards.snapshot().workshop
+        now = self.clock.now()
+        talks = self.schedule.upcoming(now, count)
+        if not talks:
+            raise UserFacingError("Nothing else is scheduled: the workshop has ended.")
+        blocks = [
+            Block(
+                entry_block(t, workshop.zone, at=now, posters=len(self.schedule.children(t.id))),
+                t,
+            )
+            for t in talks
+        ]
+        pages = listing_pages(f"Next at {workshop.acronym}", blocks)
+        await self.cards.send_pages(interaction, pages)
+
+    @group.command(name="day", description="The whole program, session by session")
+    async def day(self, interaction: discord.Interaction) -> None:
+        workshop = self.cards.snapshot().workshop
+        blocks = day_blocks(self.schedule.day(), workshop.zone)
+        title = f"{workshop.acronym} · {workshop.day:%A %d %B %Y}"
+        await self.cards.send_pages(interaction, listing_pages(title, blocks))
+
+    # -- one talk -----------------------------------------------------------------------------
+
+    @group.command(name="talk", description="A talk's or poster's card")
+    @app_commands.describe(title="Start typing its title")
+    async def talk(self, interaction: discord.Interaction, title: str) -> None:
+        self.cards.snapshot()
+        await self.cards.send_card(interaction, self._resolve_talk(title))
+
+    @talk.autocomplete("title")
+    async def _complete_talk(self, _interaction: discord.Interaction, current: str) -> Choices:
+        if not self.program.loaded:
+            return []
+        return [
+            app_commands.Choice(name=choice_name(title), value=talk_id)
+            for talk_id, title in self.search.complete_title(current)
+        ]
+
+    def _resolve_talk(self, text: str) -> Talk:
+        """The chosen entry id, or else what typed text best matches."""
+        talk = self.schedule.talk(text.strip())
+        if talk is not None:
+            return talk
+        hits = self.search.search(text, limit=1)
+        if not hits:
+            raise UserFacingError(
+                f"Nothing in the program matches {quoted(text)}: pick a title from the list."
+            )
+        return hits[0].talk
+
+    # -- kinds and poster sessions ------------------------------------------------------------
+
+    @group.command(name="kind", description="Every entry of one kind: keynotes, posters…")
+    @app_commands.describe(kind="Keynote, poster, break…")
+    async def kind(self, interaction: discord.Interaction, kind: str) -> None:
+        workshop = self.cards.snapshot().workshop
+        slug, label = self._resolve_kind(kind)
+        talks = self.schedule.by_kind(slug)
+        blocks = [Block(entry_block(t, workshop.zone), t) for t in talks]
+        pages = listing_pages(f"{label} ({len(talks)})", blocks)
+        await self.cards.send_pages(interaction, pages)
+
+    @kind.autocomplete("kind")
+    async def _complete_kind(self, _interaction: discord.Interaction, current: str) -> Choices:
+        # Kinds come from the loaded program, so they are offered here, not as static choices.
+        if not self.program.loaded:
+            return []
+        wanted = _plain(current)
+        return [
+            app_commands.Choice(name=choice_name(f"{label} ({count})"), value=slug)
+            for slug, label, count in self.schedule.kinds()
+            if wanted in _plain(label) or wanted in _plain(slug)
+        ][:CHOICES_MAX]
+
+    def _resolve_kind(self, text: str) -> tuple[str, str]:
+        kinds = self.schedule.kinds()
+        wanted = _plain(text)
+        for slug, label, _ in kinds:
+            if text == slug or wanted in (_plain(slug), _plain(label)):
+                return slug, label
+        known = ", ".join(label for _, label, _ in kinds)
+        raise UserFacingError(f"The program has no kind {quoted(text, 40)}. It has: {known}.")
+
+    @group.command(name="session", description="A poster session's posters")
+    @app_commands.describe(session="Start typing the session's title")
+    async def session(self, interaction: discord.Interaction, session: str) -> None:
+        workshop = self.cards.snapshot().workshop
+        found = self._resolve_session(session)
+        posters = self.schedule.children(found.id)
+        intro = times_text(found, workshop.zone)
+        if found.room:
+            intro += f" · {found.room}"
+        intro += f"\n{len(posters)} poster{'s' if len(posters) != 1 else ''}:"
+        blocks = [Block(poster_line(p), p) for p in posters]
+        pages = listing_pages(found.title, blocks, intro=intro, empty="No posters yet.")
+        await self.cards.send_pages(interaction, pages)
+
+    @session.autocomplete("session")
+    async def _complete_session(self, _interaction: discord.Interaction, current: str) -> Choices:
+        if not self.program.loaded:
+            return []
+        return [
+            app_commands.Choice(name=choice_name(s.title), value=s.id)
+            for s in self._matching_sessions(current)[:CHOICES_MAX]
+        ]
+
+    def _matching_sessions(self, text: str) -> list[Talk]:
+        sessions = self.schedule.poster_sessions()
+        wanted = normalize(text)
+        found = [s for s in sessions if wanted in normalize(s.title)]
+        if found or not wanted:
+            return found
+        # No title contains the text: fall back to the forgiving search, sessions only.
+        ids = {s.id for s in sessions}
+        hits = self.search.search(text, limit=CHOICES_MAX, kinds={s.kind for s in sessions})
+        return [hit.talk for hit in hits if hit.talk.id in ids]
+
+    def _resolve_session(self, text: str) -> Talk:
+        for session in self.schedule.poster_sessions():
+            if session.id == text.strip():
+                return session
+        found = self._matching_sessions(text)
+        if not found:
+            raise UserFacingError(f"No poster session matches {quoted(text)}.")
+        return found[0]
+
+
+async def setup(bot: WorkshopBot) -> None:
+    s = bot.services
+    program = s.program
+    # Shared services when the composition root built them; else this cog's own.
+    schedule: ScheduleService = getattr(s, "schedule", None) or ScheduleService(
+        lambda: program.snapshot
+    )
+    search: SearchService = getattr(s, "search", None) or SearchService(lambda: program.snapshot)
+    await bot.add_cog(Schedule(program, schedule, search, s.clock, getattr(s, "card_extras", None)))

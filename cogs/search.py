@@ -1,0 +1,86 @@
+"""/author and /search: people and papers, forgiving case, accents and typos."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import UserFacingError
+from bot.services.program import ProgramService
+from bot.services.schedule import ScheduleService
+from bot.services.search import SearchService
+from bot.ui.cards import choice_name, listing_pages, quoted, search_block
+from bot.ui.views import CardExtras, TalkCards
+
+if TYPE_CHECKING:
+    from bot.client import WorkshopBot
+
+#: Results of /search worth paging through; past these, a sharper query is the better tool.
+SEARCH_RESULTS = 50
+
+
+class Search(commands.Cog):
+    def __init__(
+        self,
+        program: ProgramService,
+        schedule: ScheduleService,
+        search: SearchService,
+        card_extras: CardExtras | None = None,
+    ) -> None:
+        self.program = program
+        self.search = search
+        self.cards = TalkCards(program, schedule, search, card_extras)
+
+    async def cog_load(self) -> None:
+        # Build the search index now rather than during someone's first keystroke.
+        if self.program.loaded:
+            self.search.index()
+
+    @app_commands.command(name="author", description="Everything a speaker or author presents")
+    @app_commands.describe(name="Start typing a name")
+    async def author(self, interaction: discord.Interaction, name: str) -> None:
+        await self.cards.send_author(interaction, name)
+
+    @author.autocomplete("name")
+    async def _complete_author(
+        self, _interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        if not self.program.loaded:
+            return []
+        # Names are the values: a name longer than a value may be is still found by its start.
+        return [
+            app_commands.Choice(name=choice_name(name), value=choice_name(name))
+            for name in self.search.complete_person(current)
+        ]
+
+    @app_commands.command(
+        name="search", description="Find papers and talks by title, abstract or person"
+    )
+    @app_commands.describe(query="Words from a title, an abstract or a name")
+    async def search_program(self, interaction: discord.Interaction, query: str) -> None:
+        workshop = self.cards.snapshot().workshop
+        hits = self.search.search(query, limit=SEARCH_RESULTS)
+        if not hits:
+            raise UserFacingError(f"Nothing in the program matches {quoted(query)}.")
+        blocks = [search_block(hit, workshop.zone) for hit in hits]
+        more = " (the best ones)" if len(hits) == SEARCH_RESULTS else ""
+        pages = listing_pages(
+            f"Search: {quoted(query, 200)}",
+            blocks,
+            intro=f"{len(hits)} result{'s' if len(hits) != 1 else ''}{more}, best first.",
+        )
+        await self.cards.send_pages(interaction, pages)
+
+
+async def setup(bot: WorkshopBot) -> None:
+    s = bot.services
+    program = s.program
+    # Shared services when the composition root built them; else this cog's own.
+    schedule: ScheduleService = getattr(s, "schedule", None) or ScheduleService(
+        lambda: program.snapshot
+    )
+    search: SearchService = getattr(s, "search", None) or SearchService(lambda: program.snapshot)
+    await bot.add_cog(Search(program, schedule, search, getattr(s, "card_extras", None)))

@@ -1,0 +1,381 @@
+"""/setup: organizers choose channels, roles, lead time, breaks and Discord events per server."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import UserFacingError
+from bot.permissions import (
+    POST_PERMISSIONS,
+    missing_post_permissions,
+    organizer_interaction_check,
+    require_can_post,
+    require_pingable,
+)
+from bot.program.model import KIND_PATTERN, kind_label
+from bot.services.announcements import NEVER_ANNOUNCED
+from bot.services.events import EventGone, EventSpec, EventSync, ListedEvent
+from bot.services.guild_config import MAX_LEAD, GuildConfigService, ServerConfig
+from bot.services.program import ProgramService
+from bot.services.schedule import ScheduleService
+from bot.timing import DeliveryEngine
+from bot.ui.format import discord_ts
+from bot.ui.text import CHOICE_NAME_MAX, trim
+
+if TYPE_CHECKING:
+    from bot.client import WorkshopBot
+
+log = logging.getLogger(__name__)
+
+DEFAULT = "default"
+EXTERNAL = 3  # entity_type: somewhere outside Discord
+GUILD_ONLY = 2  # privacy_level
+MISSING_PERMISSIONS = 50013
+
+
+class DiscordEventsApi:
+    """The server's scheduled events through discord.py's HTTP client (what EventSync needs)."""
+
+    def __init__(self, http: discord.http.HTTPClient, guild_id: int) -> None:
+        self._http = http
+        self._guild_id = guild_id
+
+    @staticmethod
+    def _payload(spec: EventSpec) -> dict[str, Any]:
+        return {
+            "name": spec.name,
+            "description": spec.description,
+            "entity_type": EXTERNAL,
+            "privacy_level": GUILD_ONLY,
+            "entity_metadata": {"location": spec.location},
+            "scheduled_start_time": spec.start.astimezone(UTC).isoformat(),
+            "scheduled_end_time": spec.end.astimezone(UTC).isoformat(),
+        }
+
+    async def list(self) -> list[ListedEvent]:
+        data = await self._http.get_scheduled_events(self._guild_id, False)
+        return [
+            ListedEvent(
+                int(e["id"]), str(e["name"]), datetime.fromisoformat(e["scheduled_start_time"])
+            )
+            for e in data
+        ]
+
+    async def create(self, spec: EventSpec) -> int:
+        data = await self._http.create_guild_scheduled_event(
+            self._guild_id, reason="program sync", **self._payload(spec)
+        )
+        return int(data["id"])
+
+    async def edit(self, event_id: int, spec: EventSpec) -> None:
+        try:
+            await self._http.edit_scheduled_event(
+                self._guild_id, event_id, reason="program sync", **self._payload(spec)
+            )
+        except discord.NotFound:
+            raise EventGone(event_id) from None
+
+    async def delete(self, event_id: int) -> None:
+        try:
+            await self._http.delete_scheduled_event(self._guild_id, event_id, reason="program sync")
+        except discord.NotFound:
+            pass  # already deleted in Discord: that is what we wanted
+
+
+def _channel(guild: discord.Guild, channel_id: int | None) -> str:
+    if channel_id is None:
+        return "not set"
+    channel = guild.get_channel(channel_id)
+    if channel is None:
+        return f"<#{channel_id}> ⚠ (not in this server, or deleted)"
+    missing = missing_post_permissions(channel, POST_PERMISSIONS)
+    warn = f" ⚠ I'm missing {', '.join(missing)} there" if missing else ""
+    return f"{channel.mention}{warn}"
+
+
+def _role(role_id: int | None, unset: str) -> str:
+    return f"<@&{role_id}>" if role_id is not None else unset
+
+
+class Setup(commands.Cog):
+    config = app_commands.Group(
+        name="setup",
+        description="Organizers: where and how the bot announces in this server",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+    events = app_commands.Group(
+        name="events", description="Organizers: Discord events for program entries", parent=config
+    )
+
+    def __init__(
+        self,
+        bot: WorkshopBot,
+        guild_config: GuildConfigService,
+        event_sync: EventSync,
+        program: ProgramService,
+        schedule: ScheduleService,
+        engine: DeliveryEngine,
+    ) -> None:
+        self.bot = bot
+        self.guild_config = guild_config
+        self.event_sync = event_sync
+        self.program = program
+        self.schedule = schedule
+        self.engine = engine
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return await organizer_interaction_check(interaction, self.guild_config)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _kinds(self) -> list[tuple[str, str]]:
+        """(kind, label) of the program's announceable kinds."""
+        if not self.program.loaded:
+            return []
+        return [(k, label) for k, label, _n in self.schedule.kinds() if k not in NEVER_ANNOUNCED]
+
+    def _check_kind(self, kind: str) -> str | None:
+        """None for the default channel, else the kind (refused when the program has none)."""
+        kind = kind.strip().lower()
+        if kind == DEFAULT:
+            return None
+        known = [k for k, _ in self._kinds()]
+        if kind in known or (not known and KIND_PATTERN.match(kind)):
+            return kind
+        raise UserFacingError(
+            f"The program has no entries of kind “{trim(kind, 40)}”. "
+            f"Pick one of: {', '.join([DEFAULT, *known])}."
+        )
+
+    def _replan(self) -> None:
+        """Make the delivery engine re-read the plan now, not at its next timer."""
+        self.engine.poke()
+
+    # -- /setup channel, board, roles, breaks, lead ----------------------------------------------
+
+    @config.command(name="channel", description="Where session starts are announced (per kind)")
+    @app_commands.describe(
+        kind="An entry kind (keynote, panel…) or 'default' for every other kind",
+        channel="The channel (leave out to stop announcing this kind there)",
+    )
+    async def channel(
+        self,
+        interaction: discord.Interaction,
+        kind: str,
+        channel: discord.TextChannel | None = None,
+    ) -> None:
+        assert interaction.guild is not None
+        chosen = self._check_kind(kind)
+        if channel is not None:
+            require_can_post(channel)
+        await self.guild_config.set_channel(
+            interaction.guild.id,
+            chosen,
+            channel.id if channel else None,
+            by=interaction.user.id,
+        )
+        if channel is not None:
+            await self.guild_config.forget_problem(f"forbidden:{channel.id}")
+        self._replan()
+        what = "Every kind without a channel of its own" if chosen is None else kind_label(chosen)
+        if channel is None:
+            fallback = (
+                "is no longer announced" if chosen is None else "goes to the default channel again"
+            )
+            text = f"OK: {what.lower() if chosen is None else what} {fallback}."
+        else:
+            text = f"OK: {what} will be announced in {channel.mention}."
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @channel.autocomplete("kind")
+    async def _kind_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        wanted = current.casefold()
+        options = [(DEFAULT, "default (every other kind)"), *self._kinds()]
+        return [
+            app_commands.Choice(name=trim(label, CHOICE_NAME_MAX), value=kind)
+            for kind, label in options
+            if wanted in kind or wanted in label.casefold()
+        ][:25]
+
+    @config.command(name="board", description="The channel for the reminders board")
+    @app_commands.describe(channel="The channel (leave out to have no board)")
+    async def board(
+        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
+    ) -> None:
+        assert interaction.guild is not None
+        if channel is not None:
+            require_can_post(channel)
+        await self.guild_config.set_board(
+            interaction.guild.id, channel.id if channel else None, by=interaction.user.id
+        )
+        self._replan()
+        text = f"OK: the board goes in {channel.mention}." if channel else "OK: no board."
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @config.command(name="organizer-role", description="Members with this role are organizers")
+    @app_commands.describe(role="The role (leave out: only members with Manage Server)")
+    async def organizer_role(
+        self, interaction: discord.Interaction, role: discord.Role | None = None
+    ) -> None:
+        assert interaction.guild is not None
+        if role is not None and role.is_default():
+            raise UserFacingError("@everyone can't be the organizer role: pick a role.")
+        await self.guild_config.set_organizer_role(
+            interaction.guild.id, role.id if role else None, by=interaction.user.id
+        )
+        self._replan()
+        if role is None:
+            text = "OK: only members with Manage Server are organizers now."
+        else:
+            text = (
+                f"OK: members with {role.mention} are organizers. Discord only shows them the "
+                "organizer commands once you allow the role for this app: Server Settings → "
+                "Integrations → this bot → the commands (/setup, /announce, /status, /program)."
+            )
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @config.command(name="mention-role", description="The role to ping when a session starts")
+    @app_commands.describe(role="The role (leave out to ping nobody)")
+    async def mention_role(
+        self, interaction: discord.Interaction, role: discord.Role | None = None
+    ) -> None:
+        assert interaction.guild is not None
+        if role is not None:
+            require_pingable(interaction.guild, role)
+        await self.guild_config.set_mention_role(
+            interaction.guild.id, role.id if role else None, by=interaction.user.id
+        )
+        self._replan()
+        text = (
+            f"OK: session starts will ping {role.mention}."
+            if role
+            else "OK: session starts ping nobody."
+        )
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @config.command(name="breaks", description="Whether breaks are announced too")
+    @app_commands.describe(announce="True to announce breaks")
+    async def breaks(self, interaction: discord.Interaction, announce: bool) -> None:
+        assert interaction.guild is not None
+        await self.guild_config.set_breaks(interaction.guild.id, announce, by=interaction.user.id)
+        self._replan()
+        text = "OK: breaks are announced." if announce else "OK: breaks are not announced."
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @config.command(name="lead", description="How many minutes before the start to announce")
+    @app_commands.describe(minutes="0-60 (0: at the start)")
+    async def lead(
+        self, interaction: discord.Interaction, minutes: app_commands.Range[int, 0, MAX_LEAD]
+    ) -> None:
+        assert interaction.guild is not None
+        await self.guild_config.set_lead(interaction.guild.id, minutes, by=interaction.user.id)
+        self._replan()
+        text = (
+            "OK: sessions are announced when they start."
+            if minutes == 0
+            else f"OK: sessions are announced {minutes} min before they start."
+        )
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @config.command(name="show", description="This server's whole configuration")
+    async def show(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild is not None
+        config = await self.guild_config.get(interaction.guild.id)
+        synced = await self.event_sync.count(interaction.guild.id)
+        await interaction.response.send_message(
+            trim(self._describe(interaction.guild, config, synced), 2000), ephemeral=True
+        )
+
+    def _describe(self, guild: discord.Guild, config: ServerConfig, synced: int) -> str:
+        lines = ["**This server's configuration**", "**Announcements of session starts**"]
+        default = _channel(guild, config.default_channel_id)
+        if config.default_channel_id is None:
+            default += " (only kinds with a channel of their own are announced)"
+        lines.append(f"• default: {default}")
+        for kind, channel_id in sorted(config.kind_channels.items()):
+            lines.append(f"• {kind_label(kind)}: {_channel(guild, channel_id)}")
+        lead = "at the start" if not config.lead_minutes else f"{config.lead_minutes} min before"
+        lines.append(f"• when: {lead} · breaks: {'yes' if config.announce_breaks else 'no'}")
+        lines.append(f"• ping: {_role(config.mention_role_id, 'nobody')}")
+        lines.append(f"**Board channel**: {_channel(guild, config.board_channel_id)}")
+        lines.append(
+            "**Organizer role**: "
+            + _role(config.organizer_role_id, "not set (members with Manage Server only)")
+        )
+        kinds = ", ".join(kind_label(k) for k in config.event_kinds)
+        default_note = " (the default)" if config.event_kinds_default else ""
+        lines.append(
+            f"**Discord events** for: {kinds}{default_note} · {synced} synced "
+            "(`/setup events sync` brings them up to date)"
+        )
+        if config.updated_at is not None and config.configured_by is not None:
+            lines.append(
+                f"Last changed by <@{config.configured_by}> {discord_ts(config.updated_at, 'R')}."
+            )
+        else:
+            lines.append("Not configured with /setup yet: these are the defaults.")
+        return "\n".join(lines)
+
+    # -- /setup events -------------------------------------------------------------------------
+
+    @events.command(name="sync", description="Create or update Discord events for the program")
+    async def events_sync(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild is not None
+        if not self.program.loaded:
+            raise UserFacingError("No program is loaded yet: nothing to make events of.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        config = await self.guild_config.get(interaction.guild.id)
+        api = DiscordEventsApi(self.bot.http, interaction.guild.id)
+        try:
+            report = await self.event_sync.sync(interaction.guild.id, config.event_kinds, api)
+        except discord.Forbidden as exc:
+            if exc.code != MISSING_PERMISSIONS:
+                raise
+            raise UserFacingError(
+                "Discord refused: I need the **Manage Events** permission in this server."
+            ) from None
+        kinds = ", ".join(kind_label(k) for k in config.event_kinds)
+        await interaction.followup.send(
+            f"Discord events for {kinds}: {report.summary()}.", ephemeral=True
+        )
+
+    @events.command(name="kinds", description="Which kinds of entries become Discord events")
+    @app_commands.describe(kinds="Kinds separated by commas (e.g. keynote, panel), or 'default'")
+    async def events_kinds(self, interaction: discord.Interaction, kinds: str) -> None:
+        assert interaction.guild is not None
+        words = [w.strip().lower() for w in kinds.replace(" ", ",").split(",") if w.strip()]
+        if not words:
+            raise UserFacingError("Name at least one kind, or 'default'.")
+        chosen: list[str] | None = None
+        if words != [DEFAULT]:
+            known = {k for k, _l, _n in self.schedule.kinds()} if self.program.loaded else set()
+            unknown = [w for w in words if w not in known]
+            if unknown:
+                raise UserFacingError(
+                    f"The program has no entries of kind {', '.join(unknown)}. "
+                    f"It has: {', '.join(sorted(known))}."
+                )
+            chosen = words
+        config = await self.guild_config.set_event_kinds(
+            interaction.guild.id, chosen, by=interaction.user.id
+        )
+        names = ", ".join(kind_label(k) for k in config.event_kinds)
+        await interaction.response.send_message(
+            f"OK: Discord events will be made for {names}. Run `/setup events sync` to apply.",
+            ephemeral=True,
+        )
+
+
+async def setup(bot: WorkshopBot) -> None:
+    s = bot.services
+    assert s.engine is not None
+    await bot.add_cog(Setup(bot, s.guild_config, s.events, s.program, s.schedule, s.engine))

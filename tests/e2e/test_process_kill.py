@@ -17,7 +17,9 @@ from tests.conftest import HAET_FILE
 
 pytestmark = pytest.mark.slow
 
-PAYVAND_TITLE = "Brain-inspired hardware and algorithm co-design for low power online training on the edge"
+PAYVAND_TITLE = (
+    "Brain-inspired hardware and algorithm co-design for low power online training on the edge"
+)
 
 
 @pytest.fixture
@@ -27,7 +29,9 @@ async def sim(error_log: object) -> AsyncIterator[DiscordSimulator]:  # type: ig
         simulator.assert_clean()
 
 
-def start_bot(sim: DiscordSimulator, database_url: str, start: str, log: Path) -> subprocess.Popen[bytes]:
+def start_bot(
+    sim: DiscordSimulator, database_url: str, start: str, log: Path
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DISCORD_TOKEN": sim.token,
@@ -50,7 +54,11 @@ def start_bot(sim: DiscordSimulator, database_url: str, start: str, log: Path) -
 
 
 def payvand_posts(sim: DiscordSimulator) -> list[dict]:
-    return [m for m in sim.messages("announcements") if m["embeds"] and m["embeds"][0]["title"] == PAYVAND_TITLE]
+    return [
+        m
+        for m in sim.messages("announcements")
+        if m["embeds"] and m["embeds"][0]["title"] == PAYVAND_TITLE
+    ]
 
 
 async def test_sigkill_at_0855_and_restart_at_0910(
@@ -62,7 +70,9 @@ async def test_sigkill_at_0855_and_restart_at_0910(
     proc = start_bot(sim, database_url, "2022-07-23T08:40:00-04:00", log)
     try:
         await sim.wait_for_bot(timeout=20)
-        await sim.wait_until(lambda: any(c["name"] == "remind" for c in sim.commands()), 10, "commands")
+        await sim.wait_until(
+            lambda: any(c["name"] == "remind" for c in sim.commands()), 10, "commands"
+        )
         answer = await alice.slash("remind talk", title="keynote-melika-payvand")
         assert "I'll remind you" in answer.text()
         await sim.wait_for_message(

@@ -638,6 +638,8 @@ class DeliveryEngine:
                     f"I may not post in <#{result.channel_id}> (missing permissions): "
                     "announcements there are not going out.",
                 )
+        if result.outcome is Outcome.FORBIDDEN and result.channel_id is not None:
+            await self._tell_configurer(result.channel_id)
         if result.outcome is Outcome.SENT:
             self.stats.sent += 1
             self.stats.late += int(late)
@@ -678,6 +680,26 @@ class DeliveryEngine:
                         .values(state="missed")
                     )
         self.stats.skipped += 1
+
+    async def _tell_configurer(self, channel_id: int) -> None:
+        """DM the organizer who set up this channel, once (the key makes it once)."""
+        async with self._sessions() as s:
+            configs = (await s.scalars(select(GuildConfig))).all()
+        for config in configs:
+            channels = {config.default_channel_id, *(config.kind_channels or {}).values()}
+            if channel_id in channels and config.configured_by is not None:
+                await self.queue_notice(
+                    f"notice:forbidden:{channel_id}",
+                    due_at=self._clock.now(),
+                    text=(
+                        f"I can't post announcements in <#{channel_id}>: Discord says I am "
+                        "missing permissions there. Please let me View Channel, Send Messages "
+                        "and Embed Links in it (or pick another with /setup channel). "
+                        "/status shows what is affected."
+                    ),
+                    user_id=config.configured_by,
+                )
+                return
 
     async def _note_once(self, s: AsyncSession, key: str, message: str) -> None:
         exists = await s.scalar(select(BotEvent.id).where(BotEvent.key == key))

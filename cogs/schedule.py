@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import TYPE_CHECKING
 
 import discord
@@ -10,6 +11,8 @@ from discord.ext import commands
 
 from bot.clock import Clock
 from bot.errors import UserFacingError
+from bot.program.model import slugify
+from bot.services.calendar import program_ics
 from bot.services.program import ProgramService, Talk
 from bot.services.schedule import ScheduleService
 from bot.services.search import SearchService, normalize
@@ -100,6 +103,18 @@ class Schedule(commands.Cog):
         blocks = day_blocks(self.schedule.day(), workshop.zone)
         title = f"{workshop.acronym} · {workshop.day:%A %d %B %Y}"
         await self.cards.send_pages(interaction, listing_pages(title, blocks))
+
+    @group.command(name="ics", description="The whole program as a calendar file (.ics)")
+    async def ics(self, interaction: discord.Interaction) -> None:
+        snapshot = self.cards.snapshot()
+        blob = program_ics(snapshot, now=self.clock.now())
+        name = f"{slugify(snapshot.workshop.acronym)}.ics"
+        await interaction.response.send_message(
+            f"The {snapshot.workshop.acronym} program for your calendar app. Importing it "
+            "again later updates the events rather than duplicating them.",
+            file=discord.File(io.BytesIO(blob), filename=name),
+            ephemeral=True,
+        )
 
     # -- one talk -----------------------------------------------------------------------------
 

@@ -156,7 +156,7 @@ class Delivery(Base):
     """Every message the bot sends on a timer, under a unique key, before and after sending.
 
     ``key`` is e.g. ``reminder:<subscription id>:<due iso>`` or ``announce:<guild>:<entry>:<start iso>``.
-    state: pending -> claimed -> sent | failed | skipped | retry. A claimed row whose claimant died is
+    state: pending -> claimed -> sent | failed | skipped | retry | cancelled. A claimed row whose claimant died is
     the single message that may have been in flight.
     """
 

@@ -146,8 +146,9 @@ async def test_text_over_2000_characters_is_refused_with_its_length(local: Local
     with pytest.raises(SimulatorError, match=r"needs None\.\.2000 characters, got 2001"):
         await write(opened, too_long)
     # ...but a modified client can send anything: the bot checks again.
+    assert opened.modal is not None
     data = {
-        "custom_id": opened.modal["custom_id"],  # type: ignore[index]
+        "custom_id": opened.modal["custom_id"],
         "components": [
             {
                 "type": 1,

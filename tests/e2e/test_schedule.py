@@ -414,3 +414,21 @@ async def test_without_a_program_commands_say_so(alice: SimUser) -> None:
         assert (result.content or "").startswith("No program is loaded yet"), command
     assert await alice.autocomplete("schedule talk", title="flash") == []
     assert await alice.autocomplete("schedule kind", kind="") == []
+
+
+async def test_schedule_ics_attaches_the_whole_program(local: LocalDiscord) -> None:
+    import icalendar
+
+    user = local.sim.add_user("ics-fan")
+    result = await user.slash("schedule ics")
+    assert result.ephemeral
+    [(name, blob)] = result.attachments.items()
+    assert name == "haet-2022.ics"
+    calendar = icalendar.Calendar.from_ical(blob)
+    events = [c for c in calendar.walk("VEVENT")]
+    # Top-level entries only: posters are listed in their session's description.
+    assert len(events) == 13
+    opening = next(e for e in events if str(e["SUMMARY"]) == "Opening: Opening welcome speech")
+    assert opening.decoded("DTSTART").isoformat() == "2022-07-23T12:45:00+00:00"
+    uids = {str(e["UID"]) for e in events}
+    assert len(uids) == 13

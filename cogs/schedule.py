@@ -63,11 +63,6 @@ class Schedule(commands.Cog):
         self.clock = clock
         self.cards = TalkCards(program, schedule, search, card_extras)
 
-    async def cog_load(self) -> None:
-        # Build the search index now rather than during someone's first keystroke.
-        if self.program.loaded:
-            self.search.index()
-
     # -- now, next, the day -------------------------------------------------------------------
 
     @group.command(name="now", description="What is running now and what starts next")
@@ -224,10 +219,4 @@ class Schedule(commands.Cog):
 
 async def setup(bot: WorkshopBot) -> None:
     s = bot.services
-    program = s.program
-    # Shared services when the composition root built them; else this cog's own.
-    schedule: ScheduleService = getattr(s, "schedule", None) or ScheduleService(
-        lambda: program.snapshot
-    )
-    search: SearchService = getattr(s, "search", None) or SearchService(lambda: program.snapshot)
-    await bot.add_cog(Schedule(program, schedule, search, s.clock, getattr(s, "card_extras", None)))
+    await bot.add_cog(Schedule(s.program, s.schedule, s.search, s.clock, s.card_extras))

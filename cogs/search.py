@@ -34,11 +34,6 @@ class Search(commands.Cog):
         self.search = search
         self.cards = TalkCards(program, schedule, search, card_extras)
 
-    async def cog_load(self) -> None:
-        # Build the search index now rather than during someone's first keystroke.
-        if self.program.loaded:
-            self.search.index()
-
     @app_commands.command(name="author", description="Everything a speaker or author presents")
     @app_commands.describe(name="Start typing a name")
     async def author(self, interaction: discord.Interaction, name: str) -> None:
@@ -77,10 +72,4 @@ class Search(commands.Cog):
 
 async def setup(bot: WorkshopBot) -> None:
     s = bot.services
-    program = s.program
-    # Shared services when the composition root built them; else this cog's own.
-    schedule: ScheduleService = getattr(s, "schedule", None) or ScheduleService(
-        lambda: program.snapshot
-    )
-    search: SearchService = getattr(s, "search", None) or SearchService(lambda: program.snapshot)
-    await bot.add_cog(Search(program, schedule, search, getattr(s, "card_extras", None)))
+    await bot.add_cog(Search(s.program, s.schedule, s.search, s.card_extras))

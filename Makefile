@@ -32,5 +32,10 @@ typecheck: $(STAMP)
 
 check: lint typecheck test-all
 
+# Latency, scaling, fan-out, restore and memory (about 7 minutes on 2 cores; see bench/RESULTS.md).
+# BENCH_ARGS=--quick for a 2-minute run while developing.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

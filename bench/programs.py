@@ -13,7 +13,7 @@ import contextlib
 import math
 import random
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -320,8 +320,8 @@ async def add_reminders(
 
 async def insert_rows(
     url: str,
-    subscriptions: Sequence[dict[str, object]],
-    channels: Sequence[dict[str, object]],
+    subscriptions: Sequence[Mapping[str, object]],
+    channels: Sequence[Mapping[str, object]],
 ) -> None:
     """Bulk inserts (one executemany per table and chunk), as a migration or import would."""
     engine = create_engine(url)

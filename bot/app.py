@@ -117,17 +117,19 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
         raise
     reminders = ReminderService(sessions, clock, program_service)
     search = SearchService(lambda: program_service.snapshot)
+    schedule = ScheduleService(lambda: program_service.snapshot)
     if program_service.loaded:
         await reminders.apply_kind_subscriptions()
-        # Built now, off the event loop, rather than during the first search.
+        # Built now, off the event loop, rather than during someone's first command.
         await asyncio.to_thread(search.index)
+        await asyncio.to_thread(schedule.now, clock.now())
     return Services(
         settings=settings,
         clock=clock,
         db=engine,
         sessions=sessions,
         program=program_service,
-        schedule=ScheduleService(lambda: program_service.snapshot),
+        schedule=schedule,
         search=search,
         reminders=reminders,
         targets=AnnouncementTargets(sessions, settings),
@@ -216,7 +218,7 @@ async def _run_bot(settings: Settings) -> None:
     assert settings.discord_token is not None
     point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
     services = await build_services(settings)
-    bot = build_bot(services)
+    bot = build_bot(services, freeze_gc=True)
     stop = asyncio.Event()
     _install_signal_handlers(stop)
     # Leaving this block awaits bot.close() in full (timers, database), signal or not.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ class WorkshopBot(commands.Bot):
         *,
         extensions: Sequence[str],
         dev_guild_id: int | None = None,
+        freeze_gc: bool = False,
         **options: Any,
     ) -> None:
         # The bot never joins voice: discord.py's warnings about voice libraries are noise.
@@ -47,6 +49,8 @@ class WorkshopBot(commands.Bot):
         self.services = services
         self._extensions_to_load = tuple(extensions)
         self._dev_guild_id = dev_guild_id
+        # Only for a process that runs one bot (not tests that start hundreds in a row).
+        self._freeze_gc = freeze_gc
         self._on_close: list[Callable[[], Awaitable[None]]] = []
 
     async def setup_hook(self) -> None:
@@ -60,6 +64,11 @@ class WorkshopBot(commands.Bot):
         if self.services.engine is not None:
             # Timers are rebuilt from the database on every start.
             await self.services.engine.start()
+        if self._freeze_gc:
+            # Everything built so far lives as long as the process: keep the garbage collector
+            # from walking it on every full collection (60-80 ms pauses at 10,000 entries).
+            gc.collect()
+            gc.freeze()
 
     def on_close(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Run ``callback`` when the bot closes (after discord.py's own cleanup)."""

@@ -7,46 +7,20 @@ endpoint differs.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from collections.abc import Sequence
-from types import SimpleNamespace
 from typing import Self
-
-import aiohttp
 
 from bot.app import EXTENSIONS, Services, build_bot, build_services, point_discord_at
 from bot.client import WorkshopBot
 from bot.clock import Clock
+from bot.nettrace import NonLoopbackRequest, loopback_only_trace
 from bot.settings import Settings
 from bot.simulator import DiscordSimulator
 
 log = logging.getLogger(__name__)
 
-
-class NonLoopbackRequest(RuntimeError):
-    """The bot tried to reach a host that is not this machine."""
-
-
-def loopback_only_trace() -> aiohttp.TraceConfig:
-    """An aiohttp trace that refuses any request leaving 127.0.0.0/8 or ::1."""
-
-    async def on_request_start(
-        _session: aiohttp.ClientSession,
-        _ctx: SimpleNamespace,
-        params: aiohttp.TraceRequestStartParams,
-    ) -> None:
-        host = params.url.host or ""
-        try:
-            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
-            raise NonLoopbackRequest(f"refusing a request to {params.url.host}")
-
-    trace = aiohttp.TraceConfig()
-    trace.on_request_start.append(on_request_start)
-    return trace
+__all__ = ["LocalDiscord", "NonLoopbackRequest", "loopback_only_trace"]
 
 
 class LocalDiscord:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from pathlib import Path
 
@@ -50,6 +51,11 @@ class ProgramReloader:
             snapshot = await self._program.refresh()
             # The search index of a big program takes a second to build: not on the loop.
             await asyncio.to_thread(self._search.index)
+            if gc.get_freeze_count():
+                # The previous program's objects go; the new ones are frozen like at startup.
+                gc.unfreeze()
+                gc.collect()
+                gc.freeze()
             await self._reminders.apply_kind_subscriptions()
             if snapshot is not None:
                 await self._tell_subscribers(report, now)

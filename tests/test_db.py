@@ -117,3 +117,10 @@ async def test_entry_dropped_from_the_file_is_cancelled_not_deleted(
     async with sessions() as s:
         row = await s.get(ProgramEntry, panel.id)
         assert row is not None and not row.cancelled
+
+
+def test_head_constant_matches_the_migration_scripts() -> None:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    assert script.get_current_head() == migrate.HEAD

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-
-from icalendar import Calendar, Event
+from typing import TYPE_CHECKING
 
 from bot import __version__
 from bot.program.model import slugify
 from bot.services.program import ProgramSnapshot, Talk, Workshop
+
+if TYPE_CHECKING:
+    from icalendar import Calendar, Event
 
 PRODID = f"-//workshop-bot//workshop-bot {__version__}//EN"
 #: Calendar apps show long descriptions badly; the abstract is cut (with a mark) after this.
@@ -36,6 +38,9 @@ def _description(talk: Talk, posters: Sequence[Talk]) -> str:
 
 
 def _event(talk: Talk, workshop: Workshop, now: datetime, posters: Sequence[Talk]) -> Event:
+    # Imported here: the library costs the bot's process megabytes it rarely needs.
+    from icalendar import Event
+
     event = Event()
     event.add("uid", event_uid(talk.id, workshop))
     event.add("dtstamp", now.astimezone(UTC))
@@ -62,6 +67,8 @@ def _event(talk: Talk, workshop: Workshop, now: datetime, posters: Sequence[Talk
 
 
 def _calendar(workshop: Workshop, name: str) -> Calendar:
+    from icalendar import Calendar
+
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")

@@ -120,9 +120,10 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
     schedule = ScheduleService(lambda: program_service.snapshot)
     if program_service.loaded:
         await reminders.apply_kind_subscriptions()
-        # Built now, off the event loop, rather than during someone's first command.
-        await asyncio.to_thread(search.index)
-        await asyncio.to_thread(schedule.now, clock.now())
+        # Built now rather than during someone's first command. In this thread: nothing else
+        # runs yet, and a worker thread's malloc arena would keep ~20 MB after the build.
+        search.index()
+        schedule.now(clock.now())
     return Services(
         settings=settings,
         clock=clock,
@@ -221,9 +222,16 @@ async def _run_bot(settings: Settings) -> None:
     bot = build_bot(services, freeze_gc=True)
     stop = asyncio.Event()
     _install_signal_handlers(stop)
+    token = settings.discord_token.get_secret_value()
     # Leaving this block awaits bot.close() in full (timers, database), signal or not.
     async with bot:
-        runner = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()))
+        if not settings.gateway:
+            # Delivery only: login runs setup_hook, which starts the timers; no gateway.
+            await bot.login(token)
+            log.info("delivery-only process (GATEWAY=false): not connecting to the gateway")
+            await stop.wait()
+            return
+        runner = asyncio.create_task(bot.start(token))
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()

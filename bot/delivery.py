@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 import discord
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import DMChannel
@@ -47,6 +47,12 @@ def outcome_of(exc: Exception) -> SendResult:
         return SendResult(Outcome.FAILED, error=f"forbidden ({exc.code})")
     if isinstance(exc, discord.DiscordServerError | aiohttp.ClientError | asyncio.TimeoutError):
         return SendResult(Outcome.RETRY, error=f"{type(exc).__name__}: {exc}")
+    # discord.py waits out a 429 and tries again, five times; after that (or a retry_after over
+    # max_ratelimit_timeout) it gives up: Discord asked for later, not never.
+    if isinstance(exc, discord.RateLimited) or (
+        isinstance(exc, discord.HTTPException) and exc.status == 429
+    ):
+        return SendResult(Outcome.RETRY, error=f"rate limited: {exc}")
     if isinstance(exc, discord.HTTPException):
         return SendResult(Outcome.FAILED, error=f"HTTP {exc.status} ({exc.code}): {exc.text}")
     raise exc
@@ -99,6 +105,10 @@ class DiscordOutbox:
                     row.channel_id = channel_id
         except IntegrityError:
             pass  # another process stored it at the same moment: same channel
+        except SQLAlchemyError as exc:
+            # The send can go on (the id is in memory): the database is the engine's to report.
+            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            log.warning("could not store the DM channel of user %s: %s", user_id, why)
 
     async def send_dm(
         self,

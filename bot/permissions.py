@@ -48,6 +48,15 @@ async def check_organizer(interaction: discord.Interaction, roles: OrganizerRole
     require_organizer(interaction, await roles.organizer_role(interaction.guild_id))
 
 
+async def allows_organizer(interaction: discord.Interaction, roles: OrganizerRoles) -> bool:
+    """``check_organizer`` as a yes/no, for paths that answer quietly (autocomplete)."""
+    try:
+        await check_organizer(interaction, roles)
+    except UserFacingError:
+        return False
+    return True
+
+
 async def organizer_interaction_check(
     interaction: discord.Interaction, roles: OrganizerRoles
 ) -> bool:

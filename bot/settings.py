@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # Reminder fan-out pace (requests/s), under Discord's global 50/s per bot. Split it between
     # processes sharing one token (DELIVERY_RATE=23 each for two); other servers allow more.
     delivery_rate: float = Field(default=46.0, gt=0, le=1000)
+    # false: a delivery-only process (reminders, announcements) that never connects to the
+    # gateway, so commands are answered once, by the one process that does.
+    gateway: bool = True
     # A send claimed by a process that died is taken over after this many seconds.
     claim_lease_seconds: float = Field(default=60.0, gt=0)
 

@@ -14,7 +14,13 @@ from discord.ext import commands
 
 from bot.clock import Clock
 from bot.errors import UserFacingError
-from bot.permissions import organizer_interaction_check, require_can_post, require_pingable
+from bot.permissions import (
+    allows_organizer,
+    check_organizer,
+    organizer_interaction_check,
+    require_can_post,
+    require_pingable,
+)
 from bot.services.guild_config import (
     CustomAnnouncement,
     CustomAnnouncements,
@@ -24,7 +30,7 @@ from bot.services.guild_config import (
 )
 from bot.services.program import ProgramService
 from bot.services.timeparse import parse_when
-from bot.tree import APOLOGY, reply_ephemeral
+from bot.tree import APOLOGY, expected_answer, reply_ephemeral
 from bot.ui.format import discord_ts, venue_time
 from bot.ui.text import CHOICE_NAME_MAX, trim
 
@@ -38,12 +44,15 @@ TEXT_POST = (("view_channel", "View Channel"), ("send_messages", "Send Messages"
 PREVIEW_MAX = 600
 
 Submit = Callable[[discord.Interaction, str], Awaitable[None]]
+#: Raises UserFacingError unless this interaction may go on with the form it answers.
+Check = Callable[[discord.Interaction], Awaitable[None]]
 
 
 async def _answer_error(interaction: discord.Interaction, error: Exception, what: str) -> None:
     """A modal's or button's failure, answered as the tree answers commands."""
-    if isinstance(error, UserFacingError):
-        await reply_ephemeral(interaction, str(error))
+    text = expected_answer(interaction, error, what)
+    if text is not None:
+        await reply_ephemeral(interaction, text)
         return
     log.error(
         "%s failed (user %s, guild %s)",
@@ -58,7 +67,7 @@ async def _answer_error(interaction: discord.Interaction, error: Exception, what
 class AnnouncementModal(discord.ui.Modal):
     """The text of an announcement (Discord enforces ``max_length`` in its client only)."""
 
-    def __init__(self, title: str, limit: int, submit: Submit) -> None:
+    def __init__(self, title: str, limit: int, submit: Submit, check: Check) -> None:
         super().__init__(title=trim(title, 45), timeout=1800)
         self.text: discord.ui.TextInput[AnnouncementModal] = discord.ui.TextInput(
             label="Announcement",
@@ -68,9 +77,16 @@ class AnnouncementModal(discord.ui.Modal):
         )
         self.add_item(self.text)
         self._submit = submit
+        self._check = check
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        # discord.py matches a submit to its modal by custom id alone: anyone can send one.
+        await self._check(interaction)
+        return True
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        await self._submit(interaction, self.text.value)
+        # A modified client can send NUL, which PostgreSQL cannot store and Discord drops.
+        await self._submit(interaction, self.text.value.replace("\x00", ""))
 
     # discord.py's stubs declare Modal.on_error narrower than BaseView's: a typing quirk.
     async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
@@ -181,6 +197,18 @@ class Announce(commands.Cog):
         require_can_post(target, TEXT_POST)
         return target
 
+    def _form_check(self, owner_id: int) -> Check:
+        """Forms and their buttons outlive the command: whoever answers them is checked again."""
+
+        async def check(interaction: discord.Interaction) -> None:
+            await check_organizer(interaction, self.guild_config)
+            if interaction.user.id != owner_id:
+                raise UserFacingError(
+                    "This form belongs to another organizer: run `/announce` yourself."
+                )
+
+        return check
+
     def _check_role(self, interaction: discord.Interaction, role: discord.Role | None) -> None:
         if role is not None:
             assert interaction.guild is not None
@@ -224,7 +252,12 @@ class Announce(commands.Cog):
             )
 
         await interaction.response.send_modal(
-            AnnouncementModal(f"Announcement in #{target.name}", text_limit(role_id), submit)
+            AnnouncementModal(
+                f"Announcement in #{target.name}",
+                text_limit(role_id),
+                submit,
+                self._form_check(interaction.user.id),
+            )
         )
 
     @announce.command(name="at", description="Post an announcement at a given time")
@@ -252,6 +285,7 @@ class Announce(commands.Cog):
             text = check_text(text, role_id)
 
             async def confirm(press: discord.Interaction) -> None:
+                await self._form_check(answer.user.id)(press)
                 if due_at < self.clock.now():
                     raise UserFacingError(
                         "That time passed while you were deciding: run `/announce at` again."
@@ -275,7 +309,12 @@ class Announce(commands.Cog):
             )
 
         await interaction.response.send_modal(
-            AnnouncementModal(f"Announcement in #{target.name}", text_limit(role_id), submit)
+            AnnouncementModal(
+                f"Announcement in #{target.name}",
+                text_limit(role_id),
+                submit,
+                self._form_check(interaction.user.id),
+            )
         )
 
     # -- /announce list / cancel -----------------------------------------------------------------
@@ -321,7 +360,11 @@ class Announce(commands.Cog):
     async def _pending_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[int]]:
-        if interaction.guild_id is None:
+        # A cog's interaction_check does not cover autocomplete, and these choices quote
+        # announcements not yet posted: check here too.
+        if interaction.guild_id is None or not await allows_organizer(
+            interaction, self.guild_config
+        ):
             return []
         zone, _day = self._zone_and_day()
         wanted = current.strip().lstrip("#").casefold()

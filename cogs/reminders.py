@@ -18,6 +18,7 @@ from bot.services.reminders import DEFAULT_LEAD, MAX_LEAD, ReminderService
 from bot.services.schedule import ScheduleService
 from bot.services.search import SearchService
 from bot.timing import DeliveryEngine
+from bot.ui.cards import quoted
 from bot.ui.format import discord_ts, venue_time
 from bot.ui.reminders import (
     RemindButton,
@@ -192,6 +193,10 @@ class Reminders(commands.Cog):
     async def remind_kind(
         self, interaction: discord.Interaction, kind: str, minutes_before: Lead = DEFAULT_LEAD
     ) -> None:
+        if kind not in {k for k, _label, _n in self.schedule.kinds()}:
+            raise UserFacingError(
+                f"The program has no entries of kind {quoted(kind, 40)}: pick one from the list."
+            )
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.reminders.subscribe_kind(
             interaction.user.id, kind, minutes_before, guild_id=interaction.guild_id

@@ -13,6 +13,7 @@ from discord.ext import commands
 from bot.errors import UserFacingError
 from bot.permissions import (
     POST_PERMISSIONS,
+    allows_organizer,
     missing_post_permissions,
     organizer_interaction_check,
     require_can_post,
@@ -198,6 +199,9 @@ class Setup(commands.Cog):
     async def _kind_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
+        # A cog's interaction_check does not cover autocomplete: check here too.
+        if not await allows_organizer(interaction, self.guild_config):
+            return []
         wanted = current.casefold()
         options = [(DEFAULT, "default (every other kind)"), *self._kinds()]
         return [
@@ -361,7 +365,7 @@ class Setup(commands.Cog):
             unknown = [w for w in words if w not in known]
             if unknown:
                 raise UserFacingError(
-                    f"The program has no entries of kind {', '.join(unknown)}. "
+                    f"The program has no entries of kind {trim(', '.join(unknown), 100)}. "
                     f"It has: {', '.join(sorted(known))}."
                 )
             chosen = words

@@ -96,7 +96,14 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         raise ProgramError(f"not valid YAML: {problem}", source=source, line=line) from None
     if root is None:
         raise ProgramError("the file is empty", source=source, line=1)
-    data = yaml.load(text, Loader=_Loader)
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
+        # Explicit tags (!!binary, !!int x, unhashable keys…) fail while constructing.
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ProgramError(f"not valid YAML: {problem}", source=source, line=line) from None
     if not isinstance(data, dict):
         raise ProgramError(
             "expected a mapping with 'workshop' and 'entries'", source=source, line=1

@@ -91,9 +91,23 @@ class ProgramService:
             if info is None:
                 self._snapshot = None
                 return None
+            # Plain rows, not ORM objects: a 10,000-entry program is read once per (re)load.
+            e = ProgramEntry
             rows = (
-                await s.scalars(
-                    select(ProgramEntry).order_by(ProgramEntry.position, ProgramEntry.id)
+                await s.execute(
+                    select(
+                        e.id,
+                        e.kind,
+                        e.title,
+                        e.people,
+                        e.abstract,
+                        e.start_at,
+                        e.end_at,
+                        e.session_id,
+                        e.room,
+                        e.links,
+                        e.cancelled,
+                    ).order_by(e.position, e.id)
                 )
             ).all()
         workshop = Workshop(

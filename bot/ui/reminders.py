@@ -18,7 +18,7 @@ from bot.clock import Clock
 from bot.errors import UserFacingError
 from bot.services.program import Talk
 from bot.services.reminders import ReminderService
-from bot.tree import APOLOGY, reply_ephemeral
+from bot.tree import APOLOGY, expected_answer, reply_ephemeral
 
 CUSTOM_ID_MAX = 100
 
@@ -30,9 +30,11 @@ async def answer_failures(interaction: discord.Interaction, what: str) -> AsyncI
     """Dynamic items bypass the tree's error handler: give users the same answers here."""
     try:
         yield
-    except UserFacingError as exc:
-        await reply_ephemeral(interaction, str(exc))
-    except Exception:
+    except Exception as exc:
+        text = expected_answer(interaction, exc, what)
+        if text is not None:
+            await reply_ephemeral(interaction, text)
+            return
         log.exception(
             "%s failed (user %s, guild %s)", what, interaction.user.id, interaction.guild_id
         )

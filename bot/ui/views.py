@@ -12,7 +12,7 @@ from bot.errors import UserFacingError
 from bot.services.program import NoProgramLoaded, ProgramService, ProgramSnapshot, Talk
 from bot.services.schedule import ScheduleService
 from bot.services.search import SearchService
-from bot.tree import APOLOGY, reply_ephemeral
+from bot.tree import APOLOGY, expected_answer, reply_ephemeral
 from bot.ui.cards import (
     Block,
     ListingPage,
@@ -44,8 +44,9 @@ class AnsweringView(discord.ui.View):
     async def on_error(
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
     ) -> None:
-        if isinstance(error, UserFacingError):
-            await reply_ephemeral(interaction, str(error))
+        text = expected_answer(interaction, error, f"component {type(item).__name__}")
+        if text is not None:
+            await reply_ephemeral(interaction, text)
             return
         log.error(
             "component %s failed (user %s, guild %s)",
@@ -117,6 +118,15 @@ class Paginator(AnsweringView):
             self.add_item(ShareButton())
         self._sync_buttons()
 
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        # Every control of the copy, Share included: the pages may be someone's own data.
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message(
+                "These pages belong to someone else: run the command yourself.", ephemeral=True
+            )
+            return False
+        return True
+
     def current_embed(self) -> discord.Embed:
         return self.pages[self.index]
 
@@ -128,11 +138,6 @@ class Paginator(AnsweringView):
             self.remove_item(self.next)
 
     async def _turn(self, interaction: discord.Interaction, step: int) -> None:
-        if interaction.user.id != self.owner_id:
-            await interaction.response.send_message(
-                "These pages belong to someone else: run the command yourself.", ephemeral=True
-            )
-            return
         self.index = max(0, min(len(self.pages) - 1, self.index + step))
         self._sync_buttons()
         await interaction.response.edit_message(embed=self.current_embed(), view=self)

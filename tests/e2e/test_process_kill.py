@@ -97,3 +97,47 @@ async def test_sigkill_at_0855_and_restart_at_0910(
     output = log.read_text()
     assert "Traceback" not in output and " ERROR " not in output, output
     assert sim.token not in output
+
+
+async def test_a_delivery_only_process_sends_without_a_gateway(
+    sim: DiscordSimulator, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    from bot.db import migrate
+    from bot.db.models import Subscription
+    from bot.db.session import create_engine, create_sessionmaker
+    from bot.program.files import load_program
+    from bot.program.loader import load_program as load_into_db
+
+    alice = sim.add_user("alice")
+    engine = create_engine(database_url)
+    try:
+        await migrate.upgrade(engine)
+        sessions = create_sessionmaker(engine)
+        await load_into_db(sessions, load_program(HAET_FILE), datetime(2022, 7, 22, tzinfo=UTC))
+        async with sessions() as s, s.begin():
+            s.add(
+                Subscription(
+                    user_id=alice.id,
+                    entry_id="keynote-melika-payvand",
+                    minutes_before=10,
+                    due_at=datetime.fromisoformat("2022-07-23T08:50:00-04:00"),
+                    created_at=datetime(2022, 7, 22, tzinfo=UTC),
+                )
+            )
+    finally:
+        await engine.dispose()
+    log = tmp_path / "worker.log"
+    monkeypatch.setenv("GATEWAY", "false")
+    proc = start_bot(sim, database_url, "2022-07-23T08:49:50-04:00", log)
+    try:
+        await sim.wait_for_message(
+            dm_of=alice, predicate=lambda m: m["content"].startswith("⏰"), timeout=20
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+    assert sim.stats.identifies == 0
+    assert "delivery-only process" in log.read_text()
+    assert "Traceback" not in log.read_text()

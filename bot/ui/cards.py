@@ -289,7 +289,13 @@ def now_embed(view: NowView, workshop: Workshop) -> discord.Embed:
         lines.append(f"That is in {human_duration(start - view.at)}.")
     elif not view.running:
         lines.append("Nothing is running right now.")
-    for item in view.running:
+    used = sum(len(line) + 1 for line in lines)
+    for index, item in enumerate(view.running):
+        if used > EMBED_DESCRIPTION_MAX:
+            # Only so much fits: formatting hundreds of parallel entries costs milliseconds.
+            lines.append(f"… and {len(view.running) - index} more running: `/schedule day`")
+            break
+        before = len(lines)
         lines.append(
             f"**{md(trim(item.talk.title, TITLE_IN_LIST_MAX))}**{_who(item.talk)}\n"
             f"{item.talk.kind_label} · {times_text(item.talk, zone)} · "
@@ -303,6 +309,7 @@ def now_embed(view: NowView, workshop: Workshop) -> discord.Embed:
             if len(shown) < len(item.children):
                 rest = len(item.children) - len(shown)
                 lines.append(f"◦ … and {rest} more: `/schedule session`")
+        used += sum(len(line) + 1 for line in lines[before:])
     budget = NEXT_FIELDS_BUDGET
     for number, group in enumerate(view.upcoming):
         if len(embed.fields) >= EMBED_FIELDS_MAX - 1 or budget < 200:

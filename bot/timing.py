@@ -557,69 +557,61 @@ class DeliveryEngine:
         extra: dict[str, Any] | None = None,
     ) -> bool:
         """Queue a one-off message under ``key``; False if that key was queued before."""
+        queued = await self._insert_once(
+            key=key,
+            kind="notice",
+            due_at=due_at,
+            state="pending",
+            attempts=0,
+            user_id=user_id,
+            channel_id=channel_id,
+            payload={"text": text, **(extra or {})},
+        )
+        if queued:
+            self.poke()
+        return queued
+
+    # -- the exactly-once bookkeeping ---------------------------------------------------------
+
+    async def _insert_once(self, **values: Any) -> bool:
+        """Insert a ``deliveries`` row; False if its key exists (the unique key is the lock)."""
         async with self._sessions() as s:
             try:
                 async with s.begin():
-                    await s.execute(
-                        insert(Delivery).values(
-                            key=key,
-                            kind="notice",
-                            due_at=due_at,
-                            state="pending",
-                            attempts=0,
-                            late=False,
-                            user_id=user_id,
-                            channel_id=channel_id,
-                            payload={"text": text, **(extra or {})},
-                        )
-                    )
+                    await s.execute(insert(Delivery).values(late=False, **values))
             except IntegrityError:
                 return False
-        self.poke()
         return True
-
-    # -- the exactly-once bookkeeping ---------------------------------------------------------
 
     async def _claim(self, key: str, kind: str, due_at: datetime) -> bool:
         """Take ``key`` for this process: a new row, a retry, or a stale claim of a dead one."""
         wall = datetime.now(UTC)
-        async with self._sessions() as s:
-            try:
-                async with s.begin():
-                    await s.execute(
-                        insert(Delivery).values(
-                            key=key,
-                            kind=kind,
-                            due_at=due_at,
-                            state="claimed",
-                            claimed_by=self.worker_id,
-                            claimed_at=wall,
-                            attempts=1,
-                            late=False,
-                        )
-                    )
-                return True
-            except IntegrityError:
-                pass
-            async with s.begin():
-                result = await s.execute(
-                    update(Delivery)
-                    .where(
-                        Delivery.key == key,
-                        (Delivery.state == "retry")
-                        | (
-                            (Delivery.state == "claimed")
-                            & (Delivery.claimed_at < wall - self.lease)
-                        ),
-                    )
-                    .values(
-                        state="claimed",
-                        claimed_by=self.worker_id,
-                        claimed_at=wall,
-                        attempts=Delivery.attempts + 1,
-                    )
+        if await self._insert_once(
+            key=key,
+            kind=kind,
+            due_at=due_at,
+            state="claimed",
+            claimed_by=self.worker_id,
+            claimed_at=wall,
+            attempts=1,
+        ):
+            return True
+        async with self._sessions() as s, s.begin():
+            result = await s.execute(
+                update(Delivery)
+                .where(
+                    Delivery.key == key,
+                    (Delivery.state == "retry")
+                    | ((Delivery.state == "claimed") & (Delivery.claimed_at < wall - self.lease)),
                 )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+                .values(
+                    state="claimed",
+                    claimed_by=self.worker_id,
+                    claimed_at=wall,
+                    attempts=Delivery.attempts + 1,
+                )
+            )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def _record(
         self, key: str, result: SendResult, late: bool, subscription_id: int | None
@@ -697,22 +689,11 @@ class DeliveryEngine:
         self, key: str, kind: str, due_at: datetime, subscription_id: int | None, why: str
     ) -> None:
         log.warning("skipping %s: %s", key, why)
+        # False when someone recorded it already: fine either way.
+        await self._insert_once(
+            key=key, kind=kind, due_at=due_at, state="skipped", error=why, attempts=0
+        )
         async with self._sessions() as s:
-            try:
-                async with s.begin():
-                    await s.execute(
-                        insert(Delivery).values(
-                            key=key,
-                            kind=kind,
-                            due_at=due_at,
-                            state="skipped",
-                            error=why,
-                            attempts=0,
-                            late=False,
-                        )
-                    )
-            except IntegrityError:
-                pass  # someone recorded it already
             if subscription_id is not None:
                 async with s.begin():
                     await s.execute(

@@ -261,7 +261,9 @@ class Reminders(commands.Cog):
                 )
             )
         view = Paginator(pages, interaction.user.id)
-        await interaction.response.send_message(embed=pages[0], view=view, ephemeral=True)
+        await interaction.response.send_message(
+            embed=view.current_embed(), view=view, ephemeral=True
+        )
 
     @remind.command(name="cancel", description="Stop one reminder")
     @app_commands.describe(talk="The talk (start typing)")

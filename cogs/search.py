@@ -12,14 +12,16 @@ from bot.errors import UserFacingError
 from bot.services.program import ProgramService
 from bot.services.schedule import ScheduleService
 from bot.services.search import SearchService
-from bot.ui.cards import choice_name, listing_pages, quoted, search_block
-from bot.ui.views import CardExtras, TalkCards
+from bot.ui.cards import ListingPage, choice_name, listing_pages, quoted, search_block
+from bot.ui.views import CardExtras, LazyPages, TalkCards
 
 if TYPE_CHECKING:
     from bot.client import WorkshopBot
 
 #: Results of /search worth paging through; past these, a sharper query is the better tool.
 SEARCH_RESULTS = 50
+#: Nine blocks of at most BLOCK_MAX characters and the intro always fit one embed.
+HITS_PER_PAGE = 9
 
 
 class Search(commands.Cog):
@@ -60,13 +62,19 @@ class Search(commands.Cog):
         hits = self.search.search(query, limit=SEARCH_RESULTS)
         if not hits:
             raise UserFacingError(f"Nothing in the program matches {quoted(query)}.")
-        blocks = [search_block(hit, workshop.zone) for hit in hits]
         more = " (the best ones)" if len(hits) == SEARCH_RESULTS else ""
-        pages = listing_pages(
-            f"Search: {quoted(query, 200)}",
-            blocks,
-            intro=f"{len(hits)} result{'s' if len(hits) != 1 else ''}{more}, best first.",
-        )
+        title = f"Search: {quoted(query, 200)}"
+        intro = f"{len(hits)} result{'s' if len(hits) != 1 else ''}{more}, best first."
+
+        def render(page: int) -> ListingPage:
+            # A page of whole hits that always fits one embed (BLOCK_MAX each), rendered
+            # only when shown: most people never turn past the first.
+            chunk = hits[page * HITS_PER_PAGE : (page + 1) * HITS_PER_PAGE]
+            blocks = [search_block(hit, workshop.zone) for hit in chunk]
+            [listing] = listing_pages(title, blocks, intro=intro, per_page=HITS_PER_PAGE)
+            return listing
+
+        pages = LazyPages(-(-len(hits) // HITS_PER_PAGE), render)
         await self.cards.send_pages(interaction, pages)
 
 

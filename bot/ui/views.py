@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, overload
 
 import discord
 
@@ -99,7 +99,7 @@ class Paginator(AnsweringView):
 
     def __init__(
         self,
-        pages: list[discord.Embed],
+        pages: Sequence[discord.Embed],
         owner_id: int,
         *,
         timeout: float = 900,
@@ -108,12 +108,10 @@ class Paginator(AnsweringView):
         super().__init__(timeout=timeout)
         if not pages:
             raise ValueError("a paginator needs at least one page")
+        # Any sequence: a lazy one renders a page only when someone turns to it.
         self.pages = pages
         self.owner_id = owner_id
         self.index = 0
-        for number, page in enumerate(pages, start=1):
-            if len(pages) > 1:
-                page.set_footer(text=trim(f"Page {number}/{len(pages)}", 2048))
         if share:
             self.add_item(ShareButton())
         self._sync_buttons()
@@ -128,7 +126,11 @@ class Paginator(AnsweringView):
         return True
 
     def current_embed(self) -> discord.Embed:
-        return self.pages[self.index]
+        """The page shown now, numbered when there are several."""
+        page = self.pages[self.index]
+        if len(self.pages) > 1:
+            page.set_footer(text=trim(f"Page {self.index + 1}/{len(self.pages)}", 2048))
+        return page
 
     def _sync_buttons(self) -> None:
         self.previous.disabled = self.index == 0
@@ -191,22 +193,71 @@ class TalkPicker(discord.ui.Select[Any]):
         await self._open_card(interaction, self.values[0])
 
 
+class LazyPages(Sequence[ListingPage]):
+    """Listing pages rendered when first shown: fifty search results cost one page's work."""
+
+    def __init__(self, count: int, render: Callable[[int], ListingPage]) -> None:
+        self._count = count
+        self._render = render
+        self._done: dict[int, ListingPage] = {}
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> ListingPage: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[ListingPage]: ...
+
+    def __getitem__(self, index: int | slice) -> ListingPage | Sequence[ListingPage]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._count))]
+        if not -self._count <= index < self._count:
+            raise IndexError(index)
+        index %= self._count
+        if index not in self._done:
+            self._done[index] = self._render(index)
+        return self._done[index]
+
+
+class _Embeds(Sequence[discord.Embed]):
+    """The embeds of listing pages, as lazy as the pages."""
+
+    def __init__(self, pages: Sequence[ListingPage]) -> None:
+        self._pages = pages
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    @overload
+    def __getitem__(self, index: int) -> discord.Embed: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[discord.Embed]: ...
+
+    def __getitem__(self, index: int | slice) -> discord.Embed | Sequence[discord.Embed]:
+        if isinstance(index, slice):
+            return [page.embed for page in self._pages[index]]
+        return self._pages[index].embed
+
+
 class TalkListView(Paginator):
     """Listing pages with Previous/Next, Share, and a menu opening the current page's cards."""
 
     def __init__(
         self,
-        pages: list[ListingPage],
+        pages: Sequence[ListingPage],
         owner_id: int,
         open_card: CardOpener,
         zone: Any,
         *,
         share: bool = True,
     ) -> None:
-        self._page_talks = [page.talks for page in pages]
+        self._listing = pages
         self._zone = zone
         self._picker: TalkPicker | None = None
-        super().__init__([page.embed for page in pages], owner_id, share=share)
+        super().__init__(_Embeds(pages), owner_id, share=share)
         self._picker = TalkPicker(open_card, row=2)
         self._sync_buttons()
 
@@ -214,7 +265,7 @@ class TalkListView(Paginator):
         super()._sync_buttons()
         if self._picker is None:
             return
-        talks = self._page_talks[self.index]
+        talks = self._listing[self.index].talks
         self._picker.show(talks, self._zone)
         if talks and self._picker not in self.children:
             self.add_item(self._picker)
@@ -294,7 +345,9 @@ class TalkCards:
         except NoProgramLoaded:
             raise UserFacingError(NO_PROGRAM) from None
 
-    async def send_pages(self, interaction: discord.Interaction, pages: list[ListingPage]) -> None:
+    async def send_pages(
+        self, interaction: discord.Interaction, pages: Sequence[ListingPage]
+    ) -> None:
         """Listing pages, ephemeral, with Previous/Next, Share and "Open a talk card"."""
         zone = self.snapshot().workshop.zone
         view = TalkListView(
@@ -304,7 +357,9 @@ class TalkCards:
             zone,
             share=interaction.guild_id is not None,
         )
-        await interaction.response.send_message(embed=pages[0].embed, view=view, ephemeral=True)
+        await interaction.response.send_message(
+            embed=view.current_embed(), view=view, ephemeral=True
+        )
 
     async def open_card(self, interaction: discord.Interaction, talk_id: str) -> None:
         talk = self.schedule.talk(talk_id)

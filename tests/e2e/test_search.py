@@ -136,10 +136,19 @@ async def test_search_ranks_explains_and_pages(alice: SimUser) -> None:
     first = result.embeds[0]
     assert first["footer"]["text"].startswith("Page 1/")
     seen = bold_titles(first["description"])
-    assert len(seen) == 10
-    await result.click("Next")
-    more = bold_titles(result.embeds[0]["description"])
-    assert more and not set(more) & set(seen)
+    assert len(seen) == 9  # nine results a page: always within one embed
+    pages = int(first["footer"]["text"].split("/")[1])
+    for number in range(2, pages + 1):
+        await result.click("Next")
+        page = result.embeds[0]
+        assert page["footer"]["text"] == f"Page {number}/{pages}"
+        more = bold_titles(page["description"])
+        assert more and not set(more) & set(seen)
+        seen += more
+    # Every result once, in the order ranked, across the pages rendered as they were shown.
+    assert len(seen) == len(set(seen))
+    await result.click("Previous")
+    assert result.embeds[0]["footer"]["text"] == f"Page {pages - 1}/{pages}"
 
 
 async def test_hostile_text_answers_normally(alice: SimUser) -> None:

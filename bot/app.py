@@ -22,6 +22,7 @@ from bot.db import migrate
 from bot.db.session import create_engine, create_sessionmaker
 from bot.delivery import DiscordOutbox
 from bot.logs import configure_logging
+from bot.program.loader import LoadReport
 from bot.reloading import ProgramReloader
 from bot.services.announcements import AnnouncementTargets
 from bot.services.events import EventSync
@@ -68,6 +69,9 @@ class Services:
     events: EventSync
     status: StatusService
     started: float = field(default_factory=time.monotonic)
+    # What loading the program file at start-up changed (moved or cancelled entries are told
+    # to their subscribers once the bot can send).
+    startup_changes: LoadReport | None = None
     # Made with the bot (they send through it): see build_bot.
     outbox: DiscordOutbox | None = None
     engine: DeliveryEngine | None = None
@@ -103,9 +107,10 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
     try:
         await migrate.upgrade(engine)
         sessions = create_sessionmaker(engine)
+        startup_changes = None
         if settings.program_file.exists():
             program = load_program(settings.program_file)
-            await load_into_db(sessions, program, clock.now())
+            startup_changes = await load_into_db(sessions, program, clock.now())
         else:
             log.warning(
                 "program file %s not found; serving what the database holds", settings.program_file
@@ -138,6 +143,7 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
         guild_config=GuildConfigService(sessions, clock, settings),
         events=EventSync(sessions, clock, program_service),
         status=StatusService(sessions),
+        startup_changes=startup_changes,
     )
 
 

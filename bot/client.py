@@ -64,6 +64,10 @@ class WorkshopBot(commands.Bot):
         if self.services.engine is not None:
             # Timers are rebuilt from the database on every start.
             await self.services.engine.start()
+        changes = self.services.startup_changes
+        if self.services.reloader is not None and changes and (changes.moved or changes.cancelled):
+            # The file was edited while the bot was down: same notices as /program reload.
+            await self.services.reloader.tell_subscribers(changes)
         if self._freeze_gc:
             # Everything built so far lives as long as the process: keep the garbage collector
             # from walking it on every full collection (60-80 ms pauses at 10,000 entries).

@@ -58,11 +58,12 @@ class ProgramReloader:
                 gc.freeze()
             await self._reminders.apply_kind_subscriptions()
             if snapshot is not None:
-                await self._tell_subscribers(report, now)
+                await self.tell_subscribers(report)
             self._engine.poke()
         return report
 
-    async def _tell_subscribers(self, report: LoadReport, now: object) -> None:
+    async def tell_subscribers(self, report: LoadReport) -> None:
+        """DM each subscriber of a moved or cancelled entry once (the notice key makes it once)."""
         snapshot = self._program.snapshot
         zone = snapshot.workshop.zone
         changed = {m.entry_id: m for m in report.moved}

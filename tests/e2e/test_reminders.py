@@ -287,3 +287,26 @@ async def test_live_board_is_one_pinned_message_edited_in_place(
     [message] = local.sim.messages("reminders")
     fields = {f["name"]: f["value"] for f in message["embeds"][0]["fields"]}
     assert fields["Now"].count("Poster session I") == 1
+
+
+async def test_a_program_edited_while_the_bot_was_down_tells_subscribers_at_start(
+    local: LocalDiscord, clock: ManualClock, program_copy: Path
+) -> None:
+    alice = local.sim.add_user("alice")
+    await alice.slash("remind talk", title=PAYVAND)
+    await local.stop_bot()
+    text = program_copy.read_text(encoding="utf-8").replace(
+        "  start: '2022-07-23T09:00:00-04:00'\n  end: '2022-07-23T09:30:00-04:00'\n  people:\n  - Melika Payvand",
+        "  start: '2022-07-23T09:30:00-04:00'\n  end: '2022-07-23T10:00:00-04:00'\n  people:\n  - Melika Payvand",
+    )
+    program_copy.write_text(text, encoding="utf-8")
+    await local.start_bot()
+    await settle(local)
+    await local.sim.wait_for_message(dm_of=alice, predicate=lambda m: m["content"].startswith("📅"))
+    # A second restart with the same file tells nobody again.
+    await local.stop_bot()
+    await local.start_bot()
+    await settle(local)
+    assert sum(m["content"].startswith("📅") for m in alice.dms) == 1
+    await at(local, clock, edt("09:20"))
+    await local.sim.wait_for_message(dm_of=alice, predicate=lambda m: m["content"].startswith("⏰"))

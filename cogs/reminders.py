@@ -178,11 +178,10 @@ class Reminders(commands.Cog):
     async def _talk_titles(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        now = self.clock.now()
         choices = []
-        for entry_id, title in self.search.complete_title(current):
-            talk = self.program.snapshot.by_id.get(entry_id)
-            if talk is not None and talk.start > now and len(entry_id) <= 100:
+        # Only talks one can still be reminded of, chosen before the best 25 are taken.
+        for entry_id, title in self.search.complete_title(current, starts_after=self.clock.now()):
+            if len(entry_id) <= 100:
                 choices.append(
                     app_commands.Choice(name=trim(title, CHOICE_NAME_MAX), value=entry_id)
                 )

@@ -125,6 +125,19 @@ def test_autocomplete_title_offers_the_title_starting_so_first() -> None:
     assert index().complete_title("Memory-Centric")[0][0] == "keynote-damien-querlioz"
 
 
+def test_autocomplete_title_of_upcoming_talks_fills_up_with_later_ones() -> None:
+    # At 12:30 EDT everything up to Poster session II has started: "efficient" still offers
+    # the matching talks that are to come, not an answer emptied of the ones that are over.
+    noon = datetime.fromisoformat("2022-07-23T12:30:00-04:00")
+    everything = index().complete_title("efficient")
+    upcoming = index().complete_title("efficient", starts_after=noon)
+    by_id = haet().by_id
+    assert upcoming and all(by_id[i].start > noon for i, _ in upcoming)
+    assert [c for c in everything if by_id[c[0]].start > noon] == upcoming
+    assert len(everything) > len(upcoming)
+    assert "poster-efficient-training-of-deep-equilibrium-models" in dict(upcoming)
+
+
 def test_autocomplete_title_limits_and_kinds() -> None:
     everything = index().complete_title("")
     assert len(everything) == 25

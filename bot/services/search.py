@@ -18,6 +18,7 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from itertools import accumulate, chain, compress, repeat
 from operator import add, neg
@@ -400,13 +401,30 @@ class SearchIndex:
         )
         return [self._hit(i, score, matched) for i, score in ranked]
 
-    def complete_title(self, prefix: str, kinds: set[str] | None = None) -> list[tuple[str, str]]:
-        """Up to 25 ``(id, title)`` for an autocomplete: titles starting so first, then fuzzy."""
+    def complete_title(
+        self,
+        prefix: str,
+        kinds: set[str] | None = None,
+        *,
+        starts_after: datetime | None = None,
+    ) -> list[tuple[str, str]]:
+        """Up to 25 ``(id, title)`` for an autocomplete: titles starting so first, then fuzzy.
+
+        ``starts_after`` keeps only entries that start later (to remind of): filtered before
+        the best 25 are taken, so an answer is never emptied by talks already over.
+        """
         wanted = _clip(prefix)
         chosen: list[int] = []
+        talks = self._talks
+
+        def wanted_entry(i: int) -> bool:
+            return (kinds is None or self._kinds[i] in kinds) and (
+                starts_after is None or talks[i].start > starts_after
+            )
+
         if not wanted:
-            for i, kind in enumerate(self._kinds):
-                if kinds is None or kind in kinds:
+            for i in range(len(talks)):
+                if wanted_entry(i):
                     chosen.append(i)
                     if len(chosen) == COMPLETE_LIMIT:
                         break
@@ -416,7 +434,7 @@ class SearchIndex:
                 if not self._sorted_titles[at].startswith(wanted):
                     break
                 i = self._sorted_title_entries[at]
-                if kinds is None or self._kinds[i] in kinds:
+                if wanted_entry(i):
                     chosen.append(i)
                     if len(chosen) == COMPLETE_LIMIT:
                         break
@@ -429,6 +447,7 @@ class SearchIndex:
                     1,
                     kinds,
                     COMPLETE_LIMIT + len(chosen),
+                    starts_after=starts_after,
                 )
                 chosen.extend(i for i, _ in ranked if i not in taken)
         return [(self._talks[i].id, self._talks[i].title) for i in chosen[:COMPLETE_LIMIT]]
@@ -441,6 +460,8 @@ class SearchIndex:
         last_prefix_from: int,
         kinds: set[str] | None,
         limit: int,
+        *,
+        starts_after: datetime | None = None,
     ) -> tuple[list[tuple[int, float]], set[str]]:
         """Best ``(entry, score)`` pairs, and every vocabulary token the query words matched."""
         postings = [p for _, p in fields]
@@ -464,6 +485,8 @@ class SearchIndex:
             entries = [e for e in candidates if self._kinds[e] in kinds]
         else:
             entries = list(candidates)
+        if starts_after is not None:
+            entries = [e for e in entries if self._talks[e].start > starts_after]
         if not entries or total_weight <= 0:
             return [], matched
         sums = _sum_scores(per_word, entries)
@@ -708,5 +731,11 @@ class SearchService:
     def complete_person(self, prefix: str) -> list[str]:
         return self.index().complete_person(prefix)
 
-    def complete_title(self, prefix: str, kinds: set[str] | None = None) -> list[tuple[str, str]]:
-        return self.index().complete_title(prefix, kinds)
+    def complete_title(
+        self,
+        prefix: str,
+        kinds: set[str] | None = None,
+        *,
+        starts_after: datetime | None = None,
+    ) -> list[tuple[str, str]]:
+        return self.index().complete_title(prefix, kinds, starts_after=starts_after)

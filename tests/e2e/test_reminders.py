@@ -310,3 +310,16 @@ async def test_a_program_edited_while_the_bot_was_down_tells_subscribers_at_star
     assert sum(m["content"].startswith("📅") for m in alice.dms) == 1
     await at(local, clock, edt("09:20"))
     await local.sim.wait_for_message(dm_of=alice, predicate=lambda m: m["content"].startswith("⏰"))
+
+
+async def test_remind_autocomplete_offers_only_talks_still_to_come(
+    local: LocalDiscord, clock: ManualClock
+) -> None:
+    assert local.services is not None
+    snapshot = local.services.program.snapshot
+    clock.set(edt("12:30"))
+    alice = local.sim.add_user("alice")
+    choices = await alice.autocomplete("remind talk", title="efficient")
+    assert choices, "nothing offered though matching talks are still to come"
+    assert all(snapshot.by_id[c["value"]].start > edt("12:30") for c in choices)
+    assert "poster-efficient-training-of-deep-equilibrium-models" in {c["value"] for c in choices}

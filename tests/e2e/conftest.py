@@ -102,3 +102,15 @@ async def local(
     async with LocalDiscord(settings, clock, simulator=sim) as stack:
         yield stack
         assert stack.bot_alive(), "the bot's task died"
+
+
+@pytest.fixture
+def visible_to_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An admin's per-command override: Discord shows the organizer commands to everyone.
+
+    The simulator hides commands by ``default_member_permissions`` and does not model
+    overrides, so its visibility check is what is replaced; the bot's own check remains.
+    """
+    from bot.simulator import users as sim_users
+
+    monkeypatch.setattr(sim_users, "command_available", lambda *_args: True)

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 from icalendar import Calendar
 
 from bot.clock import ManualClock
 from bot.local import LocalDiscord
+from tests.e2e.helpers import edt
 from tests.e2e.test_organizers import settle
 
 PAYVAND = "keynote-melika-payvand"
 KELLER = "keynote-alexander-keller"
 POSTER_A = "poster-a-28nm-8-bit-floating-point-cnn-training"
 POSTER_B = "poster-cut-inner-layers-a-structured-pruning-strategy"
-
-
-def edt(hhmm: str, day: int = 23) -> datetime:
-    return datetime.fromisoformat(f"2022-07-{day}T{hhmm}:00-04:00")
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,11 +13,8 @@ from bot.db.models import Delivery, ScheduledAnnouncement
 from bot.local import LocalDiscord
 from bot.simulator import InteractionResult, SimulatorError, SimUser
 from bot.simulator.users import build_command_data
+from tests.e2e.helpers import edt
 from tests.e2e.test_organizers import organizer, settle
-
-
-def edt(hhmm: str, day: int = 23) -> datetime:
-    return datetime.fromisoformat(f"2022-07-{day}T{hhmm}:00-04:00")
 
 
 @pytest.fixture

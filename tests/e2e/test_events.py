@@ -21,14 +21,11 @@ from bot.settings import Settings
 from bot.simulator import DiscordSimulator, RateLimitConfig
 from tests.conftest import HAET_FILE
 from tests.e2e.conftest import ErrorRecords
+from tests.e2e.helpers import edt
 from tests.e2e.test_organizers import organizer
 
 PAYVAND = "keynote-melika-payvand"
 CHOSEN_KINDS = ("keynote", "poster_session", "panel")
-
-
-def edt(hhmm: str, day: int = 23) -> datetime:
-    return datetime.fromisoformat(f"2022-07-{day}T{hhmm}:00-04:00")
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -13,15 +12,11 @@ from bot.clock import ManualClock
 from bot.db.models import Delivery, GuildConfig, Subscription
 from bot.local import LocalDiscord
 from bot.simulator import CommandNotAvailable, DiscordSimulator, Perm, SimulatorError, SimUser
-from bot.simulator import users as sim_users
+from tests.e2e.helpers import at, edt, settle
 
 PAYVAND = "keynote-melika-payvand"
 KELLER = "keynote-alexander-keller"
 REFUSAL = "Only the workshop's organizers can do that."
-
-
-def edt(hhmm: str, day: int = 23) -> datetime:
-    return datetime.fromisoformat(f"2022-07-{day}T{hhmm}:00-04:00")
 
 
 @pytest.fixture
@@ -29,28 +24,8 @@ def clock() -> ManualClock:
     return ManualClock(edt("08:30"))
 
 
-@pytest.fixture
-def visible_to_all(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An admin's per-command override: Discord shows the organizer commands to everyone.
-
-    The simulator hides commands by ``default_member_permissions`` and does not model
-    overrides, so its visibility check is what is replaced; the bot's own check remains.
-    """
-    monkeypatch.setattr(sim_users, "command_available", lambda *_args: True)
-
-
 def organizer(sim: DiscordSimulator, name: str = "olga") -> SimUser:
     return sim.add_user(name, roles=["Organizer"])
-
-
-async def settle(local: LocalDiscord) -> None:
-    assert local.services is not None and local.services.engine is not None
-    await local.services.engine.wait_idle()
-
-
-async def at(local: LocalDiscord, clock: ManualClock, moment: datetime) -> None:
-    clock.set(moment)
-    await settle(local)
 
 
 # -- who is an organizer ------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from bot.simulator import DiscordSimulator, SimUser
 from bot.tree import DATABASE_UNAVAILABLE
 from tests.conftest import HAET_FILE
 from tests.e2e.conftest import FAST_LIMITS, ErrorRecords
+from tests.e2e.helpers import at
 from tests.e2e.test_announce import write
 from tests.e2e.test_faults import about_answers, eventually
 from tests.e2e.test_organizers import organizer
@@ -66,17 +67,6 @@ def settings(database_url: str) -> Settings:
         # Short: a claim left behind would be taken over (and its message re-sent) within a test.
         claim_lease_seconds=0.5,
     )
-
-
-async def settle(local: LocalDiscord) -> None:
-    assert local.services is not None and local.services.engine is not None
-    await local.services.engine.wait_idle()
-
-
-async def at(local: LocalDiscord, clock: Clock, moment: datetime) -> None:
-    assert isinstance(clock, ManualClock)
-    clock.set(moment)
-    await settle(local)
 
 
 def reminders(user: SimUser) -> int:

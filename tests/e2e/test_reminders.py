@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,12 +13,9 @@ from bot.settings import Settings
 from bot.simulator import DiscordSimulator, SimUser
 from tests.conftest import HAET_FILE
 from tests.e2e.conftest import FAST_LIMITS
+from tests.e2e.helpers import at, edt, settle
 
 PAYVAND = "keynote-melika-payvand"
-
-
-def edt(hhmm: str, day: int = 23) -> datetime:
-    return datetime.fromisoformat(f"2022-07-{day}T{hhmm}:00-04:00")
 
 
 @pytest.fixture
@@ -44,16 +41,6 @@ def settings(database_url: str, sim: DiscordSimulator, program_copy: Path) -> Se
         announce_channel_id=sim.channel_id("announcements"),
         claim_lease_seconds=0.5,
     )
-
-
-async def settle(local: LocalDiscord) -> None:
-    assert local.services is not None and local.services.engine is not None
-    await local.services.engine.wait_idle()
-
-
-async def at(local: LocalDiscord, clock: ManualClock, moment: datetime) -> None:
-    clock.set(moment)
-    await settle(local)
 
 
 def reminder_dms(user: SimUser) -> list[dict]:

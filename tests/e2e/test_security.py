@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from bot.settings import Settings
 from bot.simulator import DiscordSimulator
 from bot.simulator import users as sim_users
 from tests.conftest import HAET_FILE
+from tests.e2e.helpers import at, edt, settle
 from tests.e2e.test_announce import schedule, text_input, write
 from tests.e2e.test_organizers import organizer
 
@@ -38,33 +38,9 @@ REFUSAL = "Only the workshop's organizers can do that."
 NOT_IN_DMS = "Organizer commands only work in the workshop's server."
 
 
-def edt(hhmm: str, day: int = 23) -> datetime:
-    return datetime.fromisoformat(f"2022-07-{day}T{hhmm}:00-04:00")
-
-
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(edt("08:30"))
-
-
-@pytest.fixture
-def visible_to_all(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A per-command override (or a modified client): Discord shows every command to everyone.
-
-    The simulator hides commands by ``default_member_permissions`` and does not model
-    overrides, so its visibility check is what is replaced; the bot's own check remains.
-    """
-    monkeypatch.setattr(sim_users, "command_available", lambda *_args: True)
-
-
-async def settle(local: LocalDiscord) -> None:
-    assert local.services is not None and local.services.engine is not None
-    await local.services.engine.wait_idle()
-
-
-async def at(local: LocalDiscord, clock: ManualClock, moment: datetime) -> None:
-    clock.set(moment)
-    await settle(local)
 
 
 async def count(local: LocalDiscord, model: Any, *where: Any) -> int:

@@ -177,9 +177,15 @@ class DeliveryEngine:
     async def stop(self) -> None:
         """Stop arming; let a pass in progress finish its current send, then end it."""
         self._running = False
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is None:
+            return
+        scheduler.remove_all_jobs()
+        # A run APScheduler has already handed to the event loop starts, sees _running is
+        # False and returns; shutting down first would cancel it, which APScheduler logs as
+        # an error.
+        for _ in range(3):
+            await asyncio.sleep(0)
         task = self._current
         if task is not None and not task.done():
             try:
@@ -188,6 +194,7 @@ class DeliveryEngine:
                 task.cancel()
             except asyncio.CancelledError:
                 pass
+        scheduler.shutdown(wait=False)
 
     def poke(self) -> None:
         """Something changed (a subscription, a reload, the clock): look again now."""

@@ -16,13 +16,13 @@ import re
 import sys
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from itertools import accumulate, chain, compress, repeat
 from operator import add, neg
-from typing import Literal, TypeAlias
+from typing import Literal, TypeAlias, overload
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -142,7 +142,11 @@ def _allowed_typos(word: str) -> int:
     return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
 
 
-_Postings: TypeAlias = dict[str, tuple[int, ...]]  # token -> entries (or people), ascending
+_Postings: TypeAlias = dict[str, tuple[int, ...]]  # token -> people, ascending
+# token -> entries: ascending numbers, or, for a token in more than 1/64 of the entries, a
+# bitmask of them (bit i = entry i), which is smaller and which query words combine at C speed.
+_Posting: TypeAlias = tuple[int, ...] | int
+_EntryPostings: TypeAlias = dict[str, _Posting]
 
 
 def _post(postings: dict[str, list[int]], tokens: Iterable[str], item: int) -> None:
@@ -157,6 +161,53 @@ def _frozen(postings: dict[str, list[int]]) -> _Postings:
     # Tuples of ints drop out of the garbage collector's sight after its first look; lists
     # would be walked again on every full collection of the bot's process.
     return {token: tuple(items) for token, items in postings.items()}
+
+
+def _frozen_entries(postings: dict[str, list[int]], entries: int) -> _EntryPostings:
+    """``_frozen``, with the postings of common tokens as bitmasks (``_Posting``)."""
+    dense = max(entries // 64, 1)
+    nbytes = (entries + 7) // 8
+    return {
+        token: _mask_of(items, nbytes) if len(items) > dense else tuple(items)
+        for token, items in postings.items()
+    }
+
+
+_BITS = tuple(1 << b for b in range(8))
+
+
+def _mask_of(items: Sequence[int], nbytes: int) -> int:
+    """The bitmask of ``items`` (entry numbers below ``8 * nbytes``)."""
+    if len(items) < 8:
+        mask = 0
+        for item in items:
+            mask |= 1 << item
+        return mask
+    bits = bytearray(nbytes)
+    for item in items:
+        bits[item >> 3] |= _BITS[item & 7]
+    return int.from_bytes(bits, "little")
+
+
+def _count(posting: _Posting) -> int:
+    return posting.bit_count() if isinstance(posting, int) else len(posting)
+
+
+def _holds(posting: _Posting, item: int) -> bool:
+    if isinstance(posting, int):
+        return bool(posting >> item & 1)
+    at = bisect_left(posting, item)
+    return at < len(posting) and posting[at] == item
+
+
+def _lowest(mask: int, count: int) -> list[int]:
+    """The ``count`` lowest set bits' positions of ``mask`` (fewer if it has fewer), ascending."""
+    found: list[int] = []
+    while mask and len(found) < count:
+        low = mask & -mask
+        found.append(low.bit_length() - 1)
+        mask ^= low
+    return found
 
 
 class _Vocabulary:
@@ -232,7 +283,7 @@ class _Vocabulary:
     def expand(
         self,
         word: str,
-        postings: Sequence[_Postings],
+        postings: Sequence[Container[str]],
         *,
         prefix_from: int,
         glued: bool = False,
@@ -291,6 +342,44 @@ class SearchHit:
     field: Field  # where it matched best: title, then people, then abstract
     people: tuple[str, ...]  # the entry's people the query named, as published
     snippet: str  # for an abstract match, the passage around it; else ""
+
+
+class SearchResults(Sequence[SearchHit]):
+    """A search's hits, best first, each worked out (field, people, snippet) when first read.
+
+    A big program's query can return 50 hits of which a reader sees the first page.
+    """
+
+    __slots__ = ("_build", "_built", "_ranked")
+
+    def __init__(
+        self, ranked: list[tuple[int, float]], build: Callable[[int, float], SearchHit]
+    ) -> None:
+        self._ranked = ranked
+        self._build = build
+        self._built: dict[int, SearchHit] = {}
+
+    def __len__(self) -> int:
+        return len(self._ranked)
+
+    @overload
+    def __getitem__(self, at: int) -> SearchHit: ...
+
+    @overload
+    def __getitem__(self, at: slice) -> list[SearchHit]: ...
+
+    def __getitem__(self, at: int | slice) -> SearchHit | list[SearchHit]:
+        if isinstance(at, slice):
+            return [self[i] for i in range(*at.indices(len(self._ranked)))]
+        if at < 0:
+            at += len(self._ranked)
+        hit = self._built.get(at)
+        if hit is None:
+            hit = self._built[at] = self._build(*self._ranked[at])  # IndexError when out
+        return hit
+
+    def __repr__(self) -> str:
+        return f"<SearchResults of {len(self._ranked)}>"
 
 
 class SearchIndex:
@@ -363,12 +452,19 @@ class SearchIndex:
         person_post: dict[str, list[int]] = {}
         for number, name in enumerate(self._person_names):
             _post(person_post, names[name][1], number)
-        self._title_post = _frozen(title_post)
-        self._people_post = _frozen(people_post)
-        self._abstract_post = _frozen(abstract_post)
+        entries = len(talks)
+        self._title_post = _frozen_entries(title_post, entries)
+        self._people_post = _frozen_entries(people_post, entries)
+        self._abstract_post = _frozen_entries(abstract_post, entries)
         self._person_post = _frozen(person_post)
+        self._nbytes = (entries + 7) // 8
+        self._everything = (1 << entries) - 1
+        self._kind_masks: dict[str, int] = {}
+        for i, kind in enumerate(self._kinds):
+            self._kind_masks[kind] = self._kind_masks.get(kind, 0) | 1 << i
+        self._later = _StartMasks([talk.start for talk in talks])
 
-        self._entry_fields: tuple[tuple[float, _Postings], ...] = (
+        self._entry_fields: tuple[tuple[float, _EntryPostings], ...] = (
             (FIELD_WEIGHTS["title"], self._title_post),
             (FIELD_WEIGHTS["people"], self._people_post),
             (FIELD_WEIGHTS["abstract"], self._abstract_post),
@@ -391,15 +487,15 @@ class SearchIndex:
 
     def search(
         self, query: str, limit: int = 10, *, kinds: set[str] | None = None
-    ) -> list[SearchHit]:
+    ) -> SearchResults:
         """Entries matching ``query`` in title, people or abstract, best first."""
         words = _query_tokens(query)
         if not words or limit <= 0:
-            return []
+            return SearchResults([], self._hit_for(set()))
         ranked, matched = self._rank_entries(
-            words, self._entry_fields, self._vocabulary, 3, kinds, limit
+            words, self._entry_fields, self._vocabulary, 3, self._allowed(kinds, None), limit
         )
-        return [self._hit(i, score, matched) for i, score in ranked]
+        return SearchResults(ranked, self._hit_for(matched))
 
     def complete_title(
         self,
@@ -414,27 +510,18 @@ class SearchIndex:
         the best 25 are taken, so an answer is never emptied by talks already over.
         """
         wanted = _clip(prefix)
-        chosen: list[int] = []
-        talks = self._talks
-
-        def wanted_entry(i: int) -> bool:
-            return (kinds is None or self._kinds[i] in kinds) and (
-                starts_after is None or talks[i].start > starts_after
-            )
-
+        allowed = self._allowed(kinds, starts_after)
         if not wanted:
-            for i in range(len(talks)):
-                if wanted_entry(i):
-                    chosen.append(i)
-                    if len(chosen) == COMPLETE_LIMIT:
-                        break
+            chosen = _lowest(allowed, COMPLETE_LIMIT)  # the first in program order
         else:
+            chosen = []
+            every = allowed == self._everything
             lo = bisect_left(self._sorted_titles, wanted)
             for at in range(lo, min(lo + _PREFIX_SCAN, len(self._sorted_titles))):
                 if not self._sorted_titles[at].startswith(wanted):
                     break
                 i = self._sorted_title_entries[at]
-                if wanted_entry(i):
+                if every or allowed >> i & 1:
                     chosen.append(i)
                     if len(chosen) == COMPLETE_LIMIT:
                         break
@@ -445,9 +532,8 @@ class SearchIndex:
                     ((1.0, self._title_post),),
                     self._title_vocabulary,
                     1,
-                    kinds,
+                    allowed,
                     COMPLETE_LIMIT + len(chosen),
-                    starts_after=starts_after,
                 )
                 chosen.extend(i for i, _ in ranked if i not in taken)
         return [(self._talks[i].id, self._talks[i].title) for i in chosen[:COMPLETE_LIMIT]]
@@ -455,44 +541,88 @@ class SearchIndex:
     def _rank_entries(
         self,
         words: list[str],
-        fields: tuple[tuple[float, _Postings], ...],
+        fields: tuple[tuple[float, _EntryPostings], ...],
         vocabulary: _Vocabulary,
         last_prefix_from: int,
-        kinds: set[str] | None,
+        allowed: int,
         limit: int,
-        *,
-        starts_after: datetime | None = None,
     ) -> tuple[list[tuple[int, float]], set[str]]:
-        """Best ``(entry, score)`` pairs, and every vocabulary token the query words matched."""
+        """Best ``(entry, score)`` pairs, and every vocabulary token the query words matched.
+
+        An entry's score is the sum, over the query words, of the word's weight (rarer words
+        weigh more) times how well the entry matches it: the best field weight times
+        similarity among the tokens the word stands for. The entries are never scored one by
+        one: each word sorts them into a few levels (bitmasks), and ``_best_levels`` combines
+        those, dropping early what cannot reach the best ``limit``.
+        """
         postings = [p for _, p in fields]
         matches = _expand_all(words, vocabulary, postings, last_prefix_from)
         matched = {token for found in matches for token in found}
         n = max(len(self._talks), 1)
-        per_word: list[dict[int, float]] = []
-        weights: list[float] = []
+        levels: list[list[tuple[float, int]]] = []
+        total_weight = 0.0
         for found in matches:
             # A rare word says more than a common one: weigh each by its best token's idf.
             best = max(found, key=lambda t: (found[t], -len(t)), default=None)
-            frequency = max(len(p.get(best, ())) for p in postings) if best else 0
+            frequency = max(_count(p.get(best, ())) for p in postings) if best else 0
             weight = math.log(1.0 + n / max(frequency, 1))
-            weights.append(weight)
-            per_word.append(_merge_postings(found, fields, weight))
-        total_weight = sum(weights)
-        candidates: set[int] = set()
-        for scores in per_word:
-            candidates.update(scores)
-        if kinds is not None:
-            entries = [e for e in candidates if self._kinds[e] in kinds]
-        else:
-            entries = list(candidates)
-        if starts_after is not None:
-            entries = [e for e in entries if self._talks[e].start > starts_after]
-        if not entries or total_weight <= 0:
+            total_weight += weight
+            levels.append(self._levels(found, fields, weight))
+        if not allowed or total_weight <= 0 or limit <= 0:
             return [], matched
-        sums = _sum_scores(per_word, entries)
         floor = MIN_SEARCH_SCORE / 100.0 * total_weight
-        best_hits = _top(sums, entries, limit, floor)
+        best_hits = _best_levels(levels, allowed, floor, limit)
         return [(e, round(100.0 * s / total_weight, 1)) for s, e in best_hits], matched
+
+    def _allowed(self, kinds: set[str] | None, starts_after: datetime | None) -> int:
+        """The bitmask of entries of one of ``kinds`` (if given) starting after ``starts_after``."""
+        allowed = self._everything
+        if kinds is not None:
+            allowed &= sum(self._kind_masks.get(kind, 0) for kind in set(kinds))
+        if starts_after is not None:
+            allowed &= self._later.after(starts_after)
+        return allowed
+
+    def _levels(
+        self,
+        found: dict[str, float],
+        fields: Sequence[tuple[float, _EntryPostings]],
+        weight: float,
+    ) -> list[tuple[float, int]]:
+        """One query word's ``(score, entries)`` levels, best first, each entry in its best.
+
+        A token's postings in a field count with the field's weight times the token's
+        similarity to the word. At most ``_POSTINGS_BUDGET`` postings count, best first, so
+        that a short or common word cannot make a query cost the whole program.
+        """
+        layers: list[tuple[float, _Posting]] = []
+        for token, sim in found.items():
+            for field_weight, postings in fields:
+                entries = postings.get(token)
+                if entries:
+                    layers.append((field_weight * sim, entries))
+        layers.sort(key=lambda layer: -layer[0])
+        levels: list[tuple[float, int]] = []
+        seen = 0
+        budget = _POSTINGS_BUDGET
+        for value, entries in layers:
+            if budget <= 0:
+                break
+            budget -= _count(entries)
+            mask = entries if isinstance(entries, int) else _mask_of(entries, self._nbytes)
+            fresh = mask & ~seen
+            if not fresh:
+                continue
+            seen |= fresh
+            score = value * weight
+            if levels and levels[-1][0] == score:
+                levels[-1] = (score, levels[-1][1] | fresh)
+            else:
+                levels.append((score, fresh))
+        return levels
+
+    def _hit_for(self, matched: set[str]) -> Callable[[int, float], SearchHit]:
+        return lambda i, score: self._hit(i, score, matched)
 
     def _hit(self, i: int, score: float, matched: set[str]) -> SearchHit:
         talk = self._talks[i]
@@ -604,11 +734,6 @@ class SearchIndex:
         )
 
 
-def _holds(items: tuple[int, ...], item: int) -> bool:
-    at = bisect_left(items, item)
-    return at < len(items) and items[at] == item
-
-
 def _clip(text: str) -> str:
     return normalize(text[: _MAX_QUERY_CHARS * 4])[:_MAX_QUERY_CHARS]
 
@@ -616,7 +741,7 @@ def _clip(text: str) -> str:
 def _expand_all(
     words: list[str],
     vocabulary: _Vocabulary,
-    postings: Sequence[_Postings],
+    postings: Sequence[Container[str]],
     last_prefix_from: int,
 ) -> list[dict[str, float]]:
     """For each query word, the vocabulary tokens it may stand for, with their similarity."""
@@ -664,6 +789,79 @@ def _merge_postings(
     for value, entries in reversed(kept):
         merged.update(dict.fromkeys(entries, value * weight))
     return merged
+
+
+def _best_levels(
+    levels: list[list[tuple[float, int]]], allowed: int, floor: float, limit: int
+) -> list[tuple[float, int]]:
+    """The ``limit`` best ``(score, entry)`` at or above ``floor``, ties by ascending entry.
+
+    ``levels`` holds, per query word, its ``(score, entries)`` levels, best first, with each
+    entry in one level at most (an entry in none scores 0 for that word). Words are taken
+    one by one, the weightiest first, splitting groups of entries with equal sums so far by
+    the word's levels. After each word, a group is dropped if even the best score of every
+    word still to come cannot lift it to ``floor``, or to the sum that at least ``limit``
+    entries have already reached. The groups left at the end are the answer, best first.
+    """
+    order = sorted(range(len(levels)), key=lambda w: -(levels[w][0][0] if levels[w] else 0.0))
+    groups: dict[float, int] = {0.0: allowed}
+    still = sum(levels[w][0][0] for w in order if levels[w])  # most the words to come can add
+    for w in order:
+        word = levels[w]
+        if not word:
+            continue
+        still -= word[0][0]
+        split: dict[float, int] = {}
+        for so_far, group in groups.items():
+            rest = group
+            for score, entries in word:
+                both = rest & entries
+                if both:
+                    total = so_far + score
+                    split[total] = split.get(total, 0) | both
+                    rest ^= both
+                    if not rest:
+                        break
+            if rest:
+                split[so_far] = split.get(so_far, 0) | rest
+        # Bounds are compared with a margin: a sum's float rounding must not drop a tie.
+        bound = floor
+        reached = 0
+        for total in sorted(split, reverse=True):
+            reached += split[total].bit_count()
+            if reached >= limit:
+                bound = max(bound, total)
+                break
+        bound -= still + 1e-9
+        groups = {total: group for total, group in split.items() if total >= bound}
+    best: list[tuple[float, int]] = []
+    for total in sorted(groups, reverse=True):
+        if total < floor or len(best) >= limit:
+            break
+        best.extend((total, entry) for entry in _lowest(groups[total], limit - len(best)))
+    return best
+
+
+class _StartMasks:
+    """The bitmask of entries starting after a given time, from a few precomputed ones."""
+
+    __slots__ = ("_every", "_nbytes", "_order", "_starts", "_suffixes")
+
+    def __init__(self, starts: list[datetime]) -> None:
+        self._order = sorted(range(len(starts)), key=starts.__getitem__)
+        self._starts = [starts[i] for i in self._order]
+        self._nbytes = (len(starts) + 7) // 8
+        # 64 suffixes of the entries in start order: any other is one of them plus a few.
+        self._every = max(-(-len(starts) // 64), 1)
+        self._suffixes = [
+            _mask_of(self._order[at:], self._nbytes) for at in range(0, len(starts), self._every)
+        ]
+
+    def after(self, moment: datetime) -> int:
+        at = bisect_right(self._starts, moment)
+        checkpoint = -(-at // self._every)
+        mask = self._suffixes[checkpoint] if checkpoint < len(self._suffixes) else 0
+        return mask | _mask_of(self._order[at : checkpoint * self._every], self._nbytes)
 
 
 def _sum_scores(per_word: list[dict[int, float]], items: list[int]) -> list[float]:
@@ -716,7 +914,7 @@ class SearchService:
 
     def search(
         self, query: str, limit: int = 10, *, kinds: set[str] | None = None
-    ) -> list[SearchHit]:
+    ) -> SearchResults:
         return self.index().search(query, limit, kinds=kinds)
 
     def people(self, query: str, limit: int = COMPLETE_LIMIT) -> list[PersonMatch]:

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import discord
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -26,7 +27,7 @@ from bot.errors import ProgramError, TimeParseError
 from bot.program.files import dump_program, parse_program, program_from_data
 from bot.program.model import Program
 from bot.services.timeparse import parse_when
-from bot.ui.cards import choice_name, quoted
+from bot.ui.cards import choice_name, md, quoted
 from bot.ui.text import CHOICE_NAME_MAX, defuse_mentions, trim
 from tests.conftest import HAET_FILE
 
@@ -239,3 +240,17 @@ def test_an_echo_is_one_short_line_that_cannot_ping(text: str, limit: int) -> No
 def test_defused_mentions_stay_readable(text: str) -> None:
     defused = defuse_mentions(text)
     assert defused.replace("\u200b", "") == text
+
+
+MARKDOWNISH = st.lists(
+    st.sampled_from(["*", "_", "~", "|", "`", ">", ">>> ", "[a](b)", "#", "-", " ", "\n", "\\"])
+    | st.sampled_from(["https://x.org/a_b", "<https://y.org/*>", "word", "On-device", "é"]),
+    max_size=20,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(max_size=300), MARKDOWNISH))
+def test_titles_are_escaped_exactly_as_discord_py_escapes_them(text: str) -> None:
+    # md() skips discord.py's slower expression when nothing in the text could be markdown.
+    assert md(text) == discord.utils.escape_markdown(text)

@@ -8,6 +8,9 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bot.program.files import load_program
 from bot.services.program import ProgramSnapshot, snapshot_from_program
 from bot.services.schedule import Phase, ScheduleService, program_order
@@ -218,3 +221,42 @@ def test_empty_program() -> None:
     assert view.phase is Phase.EMPTY
     assert view.running == () and view.upcoming == ()
     assert sv.day() == [] and sv.kinds() == [] and sv.upcoming(edt(23, 10)) == []
+
+
+def _running_by_brute_force(snapshot: ProgramSnapshot, at: datetime) -> set[str]:
+    return {t.id for t in snapshot.talks if t.start <= at < t.end}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 600), st.sampled_from([0, 1, 5, 15, 30, 90, 240, 600])),
+        min_size=1,
+        max_size=120,
+    ),
+    st.lists(st.integers(-30, 1300), min_size=1, max_size=8),
+)
+def test_now_runs_exactly_what_started_and_has_not_ended(
+    spans: list[tuple[int, int]], moments: list[int]
+) -> None:
+    # Minutes from 08:00 on the day, lengths from none to the whole day: what is running is
+    # found through the duration classes, never by scanning; check it against scanning.
+    base = edt(23, 8)
+    template = haet().talks[0]
+    talks = tuple(
+        dataclasses.replace(
+            template,
+            id=f"entry-{i}",
+            start=base + timedelta(minutes=start),
+            end=base + timedelta(minutes=start + length),
+            session_id=None,
+        )
+        for i, (start, length) in enumerate(spans)
+    )
+    snapshot = dataclasses.replace(haet(), talks=talks, by_id={t.id: t for t in talks})
+    schedule = service(snapshot)
+    for minute in moments:
+        at = (base + timedelta(minutes=minute)).astimezone(ZoneInfo("Asia/Tokyo"))
+        running = [item.talk for item in schedule.now(at, upcoming=0).running]
+        assert {t.id for t in running} == _running_by_brute_force(snapshot, at)
+        assert running == sorted(running, key=program_order)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from itertools import islice
 
 from bot.program.model import kind_label
 from bot.services.program import ProgramSnapshot, Talk
@@ -86,13 +88,51 @@ def _in_listed_session(talk: Talk, listed: set[str]) -> bool:
     return talk.session_id is not None and talk.session_id in listed
 
 
+class _RunningIndex:
+    """Finds the entries running at an instant without looking at every entry started before.
+
+    Entries are grouped by duration class (at most 2**k seconds long); an entry of class k
+    running at ``t`` started in ``(t - 2**k, t]``, and at least about half of those started
+    there still run, so a look-up costs about what it finds, whatever the program's size.
+    """
+
+    __slots__ = ("_classes", "_ends")
+
+    def __init__(self, starts: list[float], ends: list[float]) -> None:
+        self._ends = ends
+        classes: dict[int, tuple[list[float], list[int]]] = {}
+        # ``starts`` is ascending, so each class's starts are too.
+        for position, (start, end) in enumerate(zip(starts, ends, strict=True)):
+            k = math.ceil(max(end - start, 1.0)).bit_length()
+            class_starts, positions = classes.setdefault(k, ([], []))
+            class_starts.append(start)
+            positions.append(position)
+        self._classes = [(float(2**k), *found) for k, found in sorted(classes.items())]
+
+    def at(self, moment: float) -> list[int]:
+        """Positions of the entries with ``start <= moment < end``, ascending."""
+        found: list[int] = []
+        ends = self._ends
+        for span, starts, positions in self._classes:
+            lo = bisect_right(starts, moment - span)
+            hi = bisect_right(starts, moment, lo)
+            found.extend(p for p in positions[lo:hi] if moment < ends[p])
+        if len(self._classes) > 1:
+            found.sort()
+        return found
+
+
 class _Plan:
     """One snapshot's entries, sorted and grouped once."""
 
     def __init__(self, snapshot: ProgramSnapshot) -> None:
         self.snapshot = snapshot
         self.talks: list[Talk] = sorted(snapshot.talks, key=program_order)
-        self.starts = [t.start for t in self.talks]
+        # POSIX timestamps: comparing aware datetimes of different zones costs a UTC offset
+        # look-up per comparison, too much for every entry of a 10,000-entry program.
+        self.starts = [t.start.timestamp() for t in self.talks]
+        self.ends = [t.end.timestamp() for t in self.talks]
+        self._running = _RunningIndex(self.starts, self.ends)
         ids = {t.id for t in self.talks}
         grouped: dict[str, list[Talk]] = {}
         for talk in self.talks:
@@ -110,6 +150,10 @@ class _Plan:
             for key in dict.fromkeys(normalize(name) for name in talk.people):
                 if key:
                     self.by_person.setdefault(key, []).append(talk)
+
+    def running(self, at: float) -> list[Talk]:
+        """Entries started at or before ``at`` (a timestamp) and not yet ended, in order."""
+        return [self.talks[i] for i in self._running.at(at)]
 
     def item(self, talk: Talk, at: datetime) -> NowItem:
         return NowItem(
@@ -143,9 +187,9 @@ class ScheduleService:
         plan = self._current()
         if plan.first_start is None or plan.last_end is None:
             return NowView(at, Phase.EMPTY, (), (), None, None, None)
-        # Entries are sorted by start, so only those before the cut can be running.
-        cut = bisect_right(plan.starts, at)
-        running_talks = [t for t in plan.talks[:cut] if at < t.end]
+        stamp = at.timestamp()
+        cut = bisect_right(plan.starts, stamp)  # entries from the cut on start later
+        running_talks = plan.running(stamp)
         listed = {t.id for t in running_talks}
         running = tuple(
             plan.item(t, at) for t in running_talks if not _in_listed_session(t, listed)
@@ -191,7 +235,7 @@ class ScheduleService:
 
         ``listed`` grows as sessions are yielded, so posters after their session are skipped.
         """
-        for talk in plan.talks[cut:]:
+        for talk in islice(plan.talks, cut, None):
             if _in_listed_session(talk, listed):
                 continue
             listed.add(talk.id)
@@ -202,8 +246,9 @@ class ScheduleService:
         plan = self._current()
         if count <= 0:
             return []
-        cut = bisect_right(plan.starts, at)
-        listed = {t.id for t in plan.talks[:cut] if at < t.end}
+        stamp = at.timestamp()
+        cut = bisect_right(plan.starts, stamp)
+        listed = {t.id for t in plan.running(stamp)}
         found: list[Talk] = []
         for talk in self._after(plan, cut, listed):
             found.append(talk)

@@ -10,7 +10,6 @@ the full text, so it stays within milliseconds on a 10,000-entry program.
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 import sys
@@ -20,8 +19,7 @@ from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from itertools import accumulate, chain, compress, repeat
-from operator import add, neg
+from itertools import accumulate, chain
 from typing import Literal, TypeAlias, overload
 
 from rapidfuzz import process
@@ -142,11 +140,10 @@ def _allowed_typos(word: str) -> int:
     return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
 
 
-_Postings: TypeAlias = dict[str, tuple[int, ...]]  # token -> people, ascending
-# token -> entries: ascending numbers, or, for a token in more than 1/64 of the entries, a
-# bitmask of them (bit i = entry i), which is smaller and which query words combine at C speed.
+# A token's entries (or people): their numbers ascending or, for a token of more than 1/64 of
+# them, a bitmask (bit i = item i), smaller then and combined with others at C speed.
 _Posting: TypeAlias = tuple[int, ...] | int
-_EntryPostings: TypeAlias = dict[str, _Posting]
+_Postings: TypeAlias = dict[str, _Posting]
 
 
 def _post(postings: dict[str, list[int]], tokens: Iterable[str], item: int) -> None:
@@ -157,19 +154,15 @@ def _post(postings: dict[str, list[int]], tokens: Iterable[str], item: int) -> N
             postings[token] = [item]
 
 
-def _frozen(postings: dict[str, list[int]]) -> _Postings:
-    # Tuples of ints drop out of the garbage collector's sight after its first look; lists
-    # would be walked again on every full collection of the bot's process.
-    return {token: tuple(items) for token, items in postings.items()}
-
-
-def _frozen_entries(postings: dict[str, list[int]], entries: int) -> _EntryPostings:
-    """``_frozen``, with the postings of common tokens as bitmasks (``_Posting``)."""
-    dense = max(entries // 64, 1)
-    nbytes = (entries + 7) // 8
+def _frozen(postings: dict[str, list[int]], items: int) -> _Postings:
+    """Postings of ``items`` numbered items as tuples, or bitmasks for common tokens."""
+    # Tuples of ints and ints drop out of the garbage collector's sight after its first
+    # look; lists would be walked again on every full collection of the bot's process.
+    dense = max(items // 64, 1)
+    nbytes = (items + 7) // 8
     return {
-        token: _mask_of(items, nbytes) if len(items) > dense else tuple(items)
-        for token, items in postings.items()
+        token: _mask_of(found, nbytes) if len(found) > dense else tuple(found)
+        for token, found in postings.items()
     }
 
 
@@ -453,10 +446,12 @@ class SearchIndex:
         for number, name in enumerate(self._person_names):
             _post(person_post, names[name][1], number)
         entries = len(talks)
-        self._title_post = _frozen_entries(title_post, entries)
-        self._people_post = _frozen_entries(people_post, entries)
-        self._abstract_post = _frozen_entries(abstract_post, entries)
-        self._person_post = _frozen(person_post)
+        self._title_post = _frozen(title_post, entries)
+        self._people_post = _frozen(people_post, entries)
+        self._abstract_post = _frozen(abstract_post, entries)
+        self._person_post = _frozen(person_post, len(self._person_names))
+        self._person_bytes = (len(self._person_names) + 7) // 8
+        self._everyone = (1 << len(self._person_names)) - 1
         self._nbytes = (entries + 7) // 8
         self._everything = (1 << entries) - 1
         self._kind_masks: dict[str, int] = {}
@@ -464,7 +459,7 @@ class SearchIndex:
             self._kind_masks[kind] = self._kind_masks.get(kind, 0) | 1 << i
         self._later = _StartMasks([talk.start for talk in talks])
 
-        self._entry_fields: tuple[tuple[float, _EntryPostings], ...] = (
+        self._entry_fields: tuple[tuple[float, _Postings], ...] = (
             (FIELD_WEIGHTS["title"], self._title_post),
             (FIELD_WEIGHTS["people"], self._people_post),
             (FIELD_WEIGHTS["abstract"], self._abstract_post),
@@ -541,7 +536,7 @@ class SearchIndex:
     def _rank_entries(
         self,
         words: list[str],
-        fields: tuple[tuple[float, _EntryPostings], ...],
+        fields: tuple[tuple[float, _Postings], ...],
         vocabulary: _Vocabulary,
         last_prefix_from: int,
         allowed: int,
@@ -567,7 +562,7 @@ class SearchIndex:
             frequency = max(_count(p.get(best, ())) for p in postings) if best else 0
             weight = math.log(1.0 + n / max(frequency, 1))
             total_weight += weight
-            levels.append(self._levels(found, fields, weight))
+            levels.append(_levels(found, fields, weight, self._nbytes))
         if not allowed or total_weight <= 0 or limit <= 0:
             return [], matched
         floor = MIN_SEARCH_SCORE / 100.0 * total_weight
@@ -582,44 +577,6 @@ class SearchIndex:
         if starts_after is not None:
             allowed &= self._later.after(starts_after)
         return allowed
-
-    def _levels(
-        self,
-        found: dict[str, float],
-        fields: Sequence[tuple[float, _EntryPostings]],
-        weight: float,
-    ) -> list[tuple[float, int]]:
-        """One query word's ``(score, entries)`` levels, best first, each entry in its best.
-
-        A token's postings in a field count with the field's weight times the token's
-        similarity to the word. At most ``_POSTINGS_BUDGET`` postings count, best first, so
-        that a short or common word cannot make a query cost the whole program.
-        """
-        layers: list[tuple[float, _Posting]] = []
-        for token, sim in found.items():
-            for field_weight, postings in fields:
-                entries = postings.get(token)
-                if entries:
-                    layers.append((field_weight * sim, entries))
-        layers.sort(key=lambda layer: -layer[0])
-        levels: list[tuple[float, int]] = []
-        seen = 0
-        budget = _POSTINGS_BUDGET
-        for value, entries in layers:
-            if budget <= 0:
-                break
-            budget -= _count(entries)
-            mask = entries if isinstance(entries, int) else _mask_of(entries, self._nbytes)
-            fresh = mask & ~seen
-            if not fresh:
-                continue
-            seen |= fresh
-            score = value * weight
-            if levels and levels[-1][0] == score:
-                levels[-1] = (score, levels[-1][1] | fresh)
-            else:
-                levels.append((score, fresh))
-        return levels
 
     def _hit_for(self, matched: set[str]) -> Callable[[int, float], SearchHit]:
         return lambda i, score: self._hit(i, score, matched)
@@ -702,18 +659,13 @@ class SearchIndex:
             return []
         fields = ((1.0, self._person_post),)
         matches = _expand_all(words, self._person_vocabulary, [self._person_post], last_prefix_from)
-        per_word = [_merge_postings(found, fields, 1.0) for found in matches]
-        candidates: set[int] = set()
-        for scores in per_word:
-            candidates.update(scores)
-        people = list(candidates)
-        if not people:
-            return []
-        sums = _sum_scores(per_word, people)
+        levels = [_levels(found, fields, 1.0, self._person_bytes) for found in matches]
         floor = MIN_PERSON_SCORE / 100.0 * len(words)
         # Many people can tie on the words ("wang"): a few hundred are plenty to then rank by
         # how much of each name the query covers.
-        best = _top(sums, people, max(limit * 8, 200), floor)
+        best = _best_levels(levels, self._everyone, floor, max(limit * 8, 200))
+        if not best:
+            return []
         matched = set(words).union(*matches)
 
         def coverage(number: int) -> float:
@@ -764,31 +716,44 @@ def _expand_all(
     return matches
 
 
-def _merge_postings(
+def _levels(
     found: dict[str, float],
     fields: Sequence[tuple[float, _Postings]],
     weight: float,
-) -> dict[int, float]:
-    """Entry -> best weighted similarity of one query word, merged at C speed."""
-    layers: list[tuple[float, tuple[int, ...]]] = []
+    nbytes: int,
+) -> list[tuple[float, int]]:
+    """One query word's ``(score, items)`` levels, best first, each item in its best only.
+
+    A token's postings in a field count with the field's weight times the token's
+    similarity to the word, times the word's ``weight``. At most ``_POSTINGS_BUDGET``
+    postings count, best first, so that a short or common word cannot make a query cost
+    the whole program.
+    """
+    layers: list[tuple[float, _Posting]] = []
     for token, sim in found.items():
         for field_weight, postings in fields:
-            entries = postings.get(token)
-            if entries:
-                layers.append((field_weight * sim, entries))
+            items = postings.get(token)
+            if items:
+                layers.append((field_weight * sim, items))
     layers.sort(key=lambda layer: -layer[0])
-    kept: list[tuple[float, tuple[int, ...]]] = []
+    levels: list[tuple[float, int]] = []
+    seen = 0
     budget = _POSTINGS_BUDGET
-    for value, entries in layers:
+    for value, items in layers:
         if budget <= 0:
             break
-        kept.append((value, entries))
-        budget -= len(entries)
-    merged: dict[int, float] = {}
-    # Weakest first: each layer overwrites the ones below it, so every entry keeps its best.
-    for value, entries in reversed(kept):
-        merged.update(dict.fromkeys(entries, value * weight))
-    return merged
+        budget -= _count(items)
+        mask = items if isinstance(items, int) else _mask_of(items, nbytes)
+        fresh = mask & ~seen
+        if not fresh:
+            continue
+        seen |= fresh
+        score = value * weight
+        if levels and levels[-1][0] == score:
+            levels[-1] = (score, levels[-1][1] | fresh)
+        else:
+            levels.append((score, fresh))
+    return levels
 
 
 def _best_levels(
@@ -862,23 +827,6 @@ class _StartMasks:
         checkpoint = -(-at // self._every)
         mask = self._suffixes[checkpoint] if checkpoint < len(self._suffixes) else 0
         return mask | _mask_of(self._order[at : checkpoint * self._every], self._nbytes)
-
-
-def _sum_scores(per_word: list[dict[int, float]], items: list[int]) -> list[float]:
-    sums = list(map(per_word[0].get, items, repeat(0.0)))
-    for scores in per_word[1:]:
-        sums = list(map(add, sums, map(scores.get, items, repeat(0.0))))
-    return sums
-
-
-def _top(sums: list[float], items: list[int], count: int, floor: float) -> list[tuple[float, int]]:
-    """The ``count`` best ``(sum, item)`` at or above ``floor``, ties by ascending item."""
-    if len(sums) > count:
-        floor = max(floor, heapq.nlargest(count, sums)[-1])
-    # compress, map and tuple sorting run in C: the candidates can be the whole program.
-    keep = list(map(floor.__le__, sums))
-    picked = sorted(zip(map(neg, compress(sums, keep)), compress(items, keep), strict=True))
-    return [(-negated, item) for negated, item in picked[:count]]
 
 
 def _snippet(abstract: str, tokens: set[str], width: int = 200) -> str:

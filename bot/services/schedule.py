@@ -91,9 +91,10 @@ def _in_listed_session(talk: Talk, listed: set[str]) -> bool:
 class _RunningIndex:
     """Finds the entries running at an instant without looking at every entry started before.
 
-    Entries are grouped by duration class (at most 2**k seconds long); an entry of class k
-    running at ``t`` started in ``(t - 2**k, t]``, and at least about half of those started
-    there still run, so a look-up costs about what it finds, whatever the program's size.
+    Entries are grouped by duration class (at least 2**(k-1) and under 2**k seconds); an
+    entry of class k running at ``t`` started in ``(t - 2**k, t]``, a window at most twice its
+    length, so when starts are spread out a look-up reads about twice what it finds, whatever
+    the program's size.
     """
 
     __slots__ = ("_classes", "_ends")

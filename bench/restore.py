@@ -38,7 +38,7 @@ from bot.db.models import Subscription  # noqa: E402
 from bot.services.announcements import PlannedAnnouncement  # noqa: E402
 from bot.services.schedule import NowView  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.timing import DeliveryEngine, DueReminder, Outcome, QueuedNotice, SendResult  # noqa: E402
+from bot.timing import BoardPost, DeliveryEngine, DueReminder, Outcome, QueuedNotice, SendResult  # noqa: E402
 
 from .rss import peak_rss_mb, rss_mb  # noqa: E402
 
@@ -63,10 +63,10 @@ class NoOutbox:
         return SendResult(Outcome.SENT)
 
     async def update_board(
-        self, channel_id: int, message_id: int | None, view: NowView
-    ) -> int | None:
+        self, channel_id: int, message_id: int | None, view: NowView, *, pin: bool
+    ) -> BoardPost:
         self.sends += 1
-        return message_id
+        return BoardPost(message_id)
 
 
 async def remind(subscription_id: int) -> None:

@@ -299,17 +299,18 @@ def sync_global() -> int:
 
 
 # Permissions the bot needs, and no more: view channels, send messages, embed links, attach
-# files, read message history (for jump links), manage messages (pin the live board), mention
-# roles it is told to, manage events (Discord scheduled events).
+# files, read message history (for jump links), pin messages (the live board), create events
+# (Discord scheduled events; it edits and deletes only its own). Since 23 February 2026 Discord
+# no longer lets Manage Messages pin or Manage Events create, so those two are not asked for.
 INVITE_PERMISSIONS = discord.Permissions(
     view_channel=True,
     send_messages=True,
     embed_links=True,
     attach_files=True,
     read_message_history=True,
-    manage_messages=True,
+    pin_messages=True,
     mention_everyone=False,
-    manage_events=True,
+    create_events=True,
 )
 
 

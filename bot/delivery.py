@@ -20,7 +20,7 @@ from bot.db.models import DMChannel
 from bot.services.announcements import AnnouncementTarget, AnnouncementTargets, PlannedAnnouncement
 from bot.services.program import ProgramService
 from bot.services.schedule import NowView, Phase
-from bot.timing import DueReminder, Outcome, Pacer, QueuedNotice, SendResult
+from bot.timing import BoardPost, DueReminder, Outcome, Pacer, QueuedNotice, SendResult
 from bot.ui.cards import lines_within, talk_embed, talk_line
 from bot.ui.format import discord_ts, venue_time
 from bot.ui.reminders import StopRemindersButton
@@ -242,26 +242,37 @@ class DiscordOutbox:
         return SendResult(Outcome.SENT, message_id=message.id, channel_id=message.channel.id)
 
     async def update_board(
-        self, channel_id: int, message_id: int | None, view: NowView
-    ) -> int | None:
-        """Edit the pinned board in place; post (and pin) a new one if it is gone."""
+        self, channel_id: int, message_id: int | None, view: NowView, *, pin: bool
+    ) -> BoardPost:
+        """Edit the board in place, or post a new one if it is gone; pin it when asked (and
+        always a new one). A board that cannot be pinned is still posted and kept up to date."""
         embed = self.board_embed(view)
         channel = self._bot.get_partial_messageable(channel_id, type=discord.ChannelType.text)
+        message: discord.PartialMessage | discord.Message | None = None
         if message_id is not None:
             try:
                 await self._pacer.wait()
-                await channel.get_partial_message(message_id).edit(content=None, embed=embed)
-                return message_id
+                message = channel.get_partial_message(message_id)
+                await message.edit(content=None, embed=embed)
             except discord.NotFound:
                 log.info("the board message in %s was deleted: posting a new one", channel_id)
-        await self._pacer.wait()
-        message = await channel.send(embed=embed, allowed_mentions=discord.AllowedMentions.none())
+                message = None
+        if message is None:
+            await self._pacer.wait()
+            message = await channel.send(
+                embed=embed, allowed_mentions=discord.AllowedMentions.none()
+            )
+            pin = True
+        if not pin:
+            return BoardPost(message.id)
         try:
             await self._pacer.wait()
             await message.pin(reason="workshop-bot live board: Now / Next")
         except discord.HTTPException as exc:
             log.warning("could not pin the board in %s: %s", channel_id, exc)
-        return message.id
+            why = "missing permissions" if exc.code == MISSING_PERMISSIONS else exc.text or str(exc)
+            return BoardPost(message.id, pin_error=why)
+        return BoardPost(message.id)
 
     def board_embed(self, view: NowView) -> discord.Embed:
         workshop = self._program.snapshot.workshop

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -74,8 +74,16 @@ class Outbox(Protocol):
     async def send_notice(self, notice: QueuedNotice, *, late: bool) -> SendResult: ...
 
     async def update_board(
-        self, channel_id: int, message_id: int | None, view: NowView
-    ) -> int | None: ...
+        self, channel_id: int, message_id: int | None, view: NowView, *, pin: bool
+    ) -> BoardPost: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BoardPost:
+    """The board message after an update, and why it could not be pinned (if ``pin`` failed)."""
+
+    message_id: int | None
+    pin_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +153,7 @@ class DeliveryEngine:
         self._outbox = outbox
         self._schedule = schedule
         self._board_states: dict[int, tuple[object, ...]] = {}
+        self._pinned_boards: set[int] = set()  # board channels pinned since this process started
         self.rate = rate
         self.lease = timedelta(seconds=lease_seconds)
         self.late_grace = late_grace
@@ -476,19 +485,39 @@ class DeliveryEngine:
                 continue
             if self._board_states.get(guild_id) == (channel_id, *state):
                 continue
+            # Pinned again once per process (pinning is idempotent), and until it works: a
+            # missing Pin Messages permission shows in /status until someone grants it.
+            pin = channel_id not in self._pinned_boards
             try:
-                new_id = await self._outbox.update_board(channel_id, message_id, view)
+                post = await self._outbox.update_board(channel_id, message_id, view, pin=pin)
             except Exception as exc:
                 log.warning("could not update the board in channel %s: %s", channel_id, exc)
                 self.stats.last_error = f"board: {exc}"
                 continue
             self._board_states[guild_id] = (channel_id, *state)
-            if new_id is not None and new_id != message_id:
-                async with self._sessions() as s, s.begin():
+            moved = post.message_id is not None and post.message_id != message_id
+            if not moved and not pin:
+                continue
+            async with self._sessions() as s, s.begin():
+                if moved:
                     await s.execute(
                         update(GuildConfig)
                         .where(GuildConfig.guild_id == guild_id)
-                        .values(board_message_id=new_id)
+                        .values(board_message_id=post.message_id)
+                    )
+                if pin and post.pin_error is None:
+                    self._pinned_boards.add(channel_id)
+                    await s.execute(
+                        delete(BotEvent).where(BotEvent.key == f"unpinned:{channel_id}")
+                    )
+                elif pin:
+                    await self._note_once(
+                        s,
+                        f"unpinned:{channel_id}",
+                        f"I could not pin the Now / Next board in <#{channel_id}> "
+                        f"({post.pin_error}): it is posted and kept up to date, but not pinned. "
+                        "Give my role **Pin Messages** in that channel; I pin it at its next "
+                        "update.",
                     )
         # The board changes whenever an entry starts or ends.
         edges = [

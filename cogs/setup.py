@@ -223,6 +223,12 @@ class Setup(commands.Cog):
         )
         self._replan()
         text = f"OK: the board goes in {channel.mention}." if channel else "OK: no board."
+        if channel is not None and not channel.permissions_for(channel.guild.me).pin_messages:
+            text += (
+                "\nI can't pin it there yet: I'm missing the **Pin Messages** permission in "
+                "that channel. It will be posted and kept up to date, and pinned once you allow "
+                "it for my role."
+            )
         await interaction.response.send_message(text, ephemeral=True)
 
     @config.command(name="organizer-role", description="Members with this role are organizers")
@@ -345,7 +351,8 @@ class Setup(commands.Cog):
             if exc.code != MISSING_PERMISSIONS:
                 raise
             raise UserFacingError(
-                "Discord refused: I need the **Manage Events** permission in this server."
+                "Discord refused: I need the **Create Events** permission in this server "
+                "(Server Settings → Roles → my role)."
             ) from None
         kinds = ", ".join(kind_label(k) for k in config.event_kinds)
         await interaction.followup.send(

@@ -366,10 +366,9 @@ async def delete_message(sim: DiscordSimulator, call: Call) -> Reply:
 def _pin(sim: DiscordSimulator, call: Call, pinned: bool) -> Reply:
     state = sim.state
     channel, message = _own_message(sim, call)
-    if not channel.is_dm and not state.permissions_in(state.bot, channel) & (
-        Perm.MANAGE_MESSAGES | Perm.PIN_MESSAGES
-    ):
-        raise ApiError(403, 50013, "Missing Permissions")
+    # Since 23 February 2026 only Pin Messages lets a bot pin: Manage Messages no longer does.
+    if not channel.is_dm:
+        state.require(state.bot, channel, Perm.PIN_MESSAGES)
     state.pin(channel, message, pinned)
     return Reply.empty()
 
@@ -537,12 +536,22 @@ async def list_events(sim: DiscordSimulator, call: Call) -> Reply:
     return Reply(200, list(sim.state.scheduled_events.values()))
 
 
+def _require_event_rights(sim: DiscordSimulator, event: dict[str, Any]) -> None:
+    """Editing or deleting: Manage Events for any event, Create Events for one's own."""
+    state = sim.state
+    perms = state.base_permissions(state.bot)
+    own = event["creator_id"] == str(state.bot.id)
+    if not perms & Perm.MANAGE_EVENTS and not (own and perms & Perm.CREATE_EVENTS):
+        raise ApiError(403, 50013, "Missing Permissions")
+
+
 @route("POST", "/guilds/{guild_id}/scheduled-events")
 async def create_event(sim: DiscordSimulator, call: Call) -> Reply:
     _guild(sim, call)
     state = sim.state
-    if not state.base_permissions(state.bot) & (Perm.MANAGE_EVENTS | Perm.CREATE_EVENTS):
-        raise ApiError(403, 50013, "Missing Permissions")
+    # Since 23 February 2026 a bot needs Create Events to create one: Manage Events alone no
+    # longer does.
+    state.require_guild(state.bot, Perm.CREATE_EVENTS)
     body = call.json_object()
     event: dict[str, Any] = {
         "id": str(state.ids.next()),
@@ -582,11 +591,7 @@ STATUS_MOVES = {1: {1, 2, 4}, 2: {2, 3}, 3: {3}, 4: {4}}
 @route("PATCH", "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}")
 async def edit_event(sim: DiscordSimulator, call: Call) -> Reply:
     event = _event_or_404(sim, call)
-    state = sim.state
-    if not state.base_permissions(state.bot) & Perm.MANAGE_EVENTS and event["creator_id"] != str(
-        state.bot.id
-    ):
-        raise ApiError(403, 50013, "Missing Permissions")
+    _require_event_rights(sim, event)
     body = call.json_object()
     updated = dict(event)
     for key in EVENT_FIELDS:
@@ -601,13 +606,14 @@ async def edit_event(sim: DiscordSimulator, call: Call) -> Reply:
     _event_errors(sim, updated, creating=False)
     event.clear()
     event.update(updated)
-    state.emit("GUILD_SCHEDULED_EVENT_UPDATE", event)
+    sim.state.emit("GUILD_SCHEDULED_EVENT_UPDATE", event)
     return Reply(200, event)
 
 
 @route("DELETE", "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}")
 async def delete_event(sim: DiscordSimulator, call: Call) -> Reply:
     event = _event_or_404(sim, call)
+    _require_event_rights(sim, event)
     del sim.state.scheduled_events[int(event["id"])]
     sim.state.emit("GUILD_SCHEDULED_EVENT_DELETE", event)
     return Reply.empty()

@@ -221,6 +221,15 @@ class DiscordSimulator:
         """Grant or deny the bot Send Messages in ``channel`` (denied: posts answer 50013)."""
         self.state.set_bot_send(self.state.channel(channel), allow=allow_bot_send)
 
+    def set_bot_permissions(self, permissions: int) -> None:
+        """Give the bot's role exactly ``permissions`` server-wide (as an admin editing it)."""
+        state = self.state
+        role = state.guild.roles[state.bot_role_id]
+        role.permissions = permissions
+        state.emit(
+            "GUILD_ROLE_UPDATE", {"guild_id": str(state.guild.id), "role": role.to_payload()}
+        )
+
     def names(self) -> dict[str, str]:
         """Display names of users, roles and channels by id (for render_message)."""
         state = self.state

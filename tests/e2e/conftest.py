@@ -16,7 +16,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.local import LocalDiscord
 from bot.settings import Settings
-from bot.simulator import DiscordSimulator, RateLimitConfig
+from bot.simulator import BOT_PERMISSIONS, DiscordSimulator, RateLimitConfig
 from tests.conftest import HAET_FILE
 
 # The workshop's first minutes, unless a test sets its own moment.
@@ -73,11 +73,17 @@ def rate_limits() -> RateLimitConfig:
 
 
 @pytest.fixture
+def bot_permissions() -> int:
+    """The bot role's permissions (override with ``@pytest.mark.parametrize``)."""
+    return BOT_PERMISSIONS
+
+
+@pytest.fixture
 async def sim(
-    error_log: ErrorRecords, rate_limits: RateLimitConfig
+    error_log: ErrorRecords, rate_limits: RateLimitConfig, bot_permissions: int
 ) -> AsyncIterator[DiscordSimulator]:
     """The local Discord."""
-    simulator = DiscordSimulator(rate_limit_config=rate_limits)
+    simulator = DiscordSimulator(rate_limit_config=rate_limits, bot_permissions=bot_permissions)
     async with simulator:
         error_log.sim = simulator
         yield simulator

@@ -270,8 +270,9 @@ class DiscordOutbox:
             await message.pin(reason="workshop-bot live board: Now / Next")
         except discord.HTTPException as exc:
             log.warning("could not pin the board in %s: %s", channel_id, exc)
-            why = "missing permissions" if exc.code == MISSING_PERMISSIONS else exc.text or str(exc)
-            return BoardPost(message.id, pin_error=why)
+            if exc.code == MISSING_PERMISSIONS:
+                return BoardPost(message.id, "missing permissions", pin_forbidden=True)
+            return BoardPost(message.id, f"Discord said: {trim(exc.text or str(exc), 200)}")
         return BoardPost(message.id)
 
     def board_embed(self, view: NowView) -> discord.Embed:

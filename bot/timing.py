@@ -84,6 +84,7 @@ class BoardPost:
 
     message_id: int | None
     pin_error: str | None = None
+    pin_forbidden: bool = False  # the error was a missing permission (Pin Messages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -511,13 +512,18 @@ class DeliveryEngine:
                         delete(BotEvent).where(BotEvent.key == f"unpinned:{channel_id}")
                     )
                 elif pin:
+                    fix = (
+                        "Give my role **Pin Messages** in that channel; I pin it at its next "
+                        "update."
+                        if post.pin_forbidden
+                        else "I try again at its next update."
+                    )
                     await self._note_once(
                         s,
                         f"unpinned:{channel_id}",
                         f"I could not pin the Now / Next board in <#{channel_id}> "
-                        f"({post.pin_error}): it is posted and kept up to date, but not pinned. "
-                        "Give my role **Pin Messages** in that channel; I pin it at its next "
-                        "update.",
+                        f"({post.pin_error}): it is posted and kept up to date, but not "
+                        f"pinned. {fix}",
                     )
         # The board changes whenever an entry starts or ends.
         edges = [

@@ -125,3 +125,27 @@ async def test_an_older_invite_is_told_what_to_grant_and_then_pins(
     assert "Brain-inspired hardware" in pinned["embeds"][0]["fields"][0]["value"]
     assert [p["id"] for p in sim.pins("reminders")] == [message["id"]]
     assert "could not pin" not in (await olga.slash("status")).text()
+
+
+@pytest.mark.parametrize("rate_limits", [FAST_LIMITS])
+async def test_a_board_refused_a_pin_for_another_reason_says_discords_reason(
+    local: LocalDiscord, clock: ManualClock
+) -> None:
+    from bot.simulator.models import SimPin
+
+    sim = local.sim
+    olga = organizer(sim)
+    # The channel already holds Discord's maximum of 250 pins.
+    sim.state.channel("reminders").pins = [
+        SimPin(n, "2022-07-01T00:00:00+00:00") for n in range(250)
+    ]
+    await olga.slash("setup board", options={"channel": "reminders"})
+    await at(local, clock, edt("08:40"))
+    [message] = sim.messages("reminders")
+    assert message["embeds"][0]["title"].startswith("Now / Next")
+    status = (await olga.slash("status")).text()
+    assert (
+        "I could not pin the Now / Next board in #reminders (Discord said: Maximum number of "
+        "pins reached (250)): it is posted and kept up to date, but not pinned. I try again at "
+        "its next update."
+    ) in status

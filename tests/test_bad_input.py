@@ -30,6 +30,7 @@ from bot.services.timeparse import parse_when
 from bot.ui.cards import choice_name, md, quoted
 from bot.ui.text import CHOICE_NAME_MAX, defuse_mentions, trim
 from tests.conftest import HAET_FILE
+from tests.mutations import mutate, paths
 
 HAET_TEXT = HAET_FILE.read_text(encoding="utf-8")
 HAET_DATA: dict[str, Any] = yaml.safe_load(HAET_TEXT)
@@ -119,18 +120,7 @@ VALUES = st.recursive(
 )
 
 
-def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [path]
-    if isinstance(value, dict):
-        for key, child in value.items():
-            out += _paths(child, (*path, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            out += _paths(child, (*path, index))
-    return out
-
-
-_HAET_PATHS = _paths(HAET_DATA)[1:]
+_HAET_PATHS = paths(HAET_DATA)[1:]
 
 
 @settings(max_examples=200, deadline=None)
@@ -139,18 +129,7 @@ def test_mutated_program_structure_gives_a_program_or_an_error_naming_the_field(
     data: st.DataObject,
 ) -> None:
     doc = json.loads(json.dumps(HAET_DATA, default=str))
-    for _ in range(data.draw(st.integers(1, 3))):
-        path = data.draw(st.sampled_from(_HAET_PATHS))
-        parent = doc
-        try:
-            for part in path[:-1]:
-                parent = parent[part]
-            if data.draw(st.booleans()) and isinstance(parent, dict):
-                parent.pop(path[-1], None)
-            else:
-                parent[path[-1]] = data.draw(VALUES)
-        except (KeyError, IndexError, TypeError):
-            continue  # an earlier mutation removed this path
+    mutate(data, doc, _HAET_PATHS, VALUES)
     try:
         program = program_from_data(doc, source="fuzz.yaml")
     except ProgramError as exc:

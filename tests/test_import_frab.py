@@ -16,6 +16,7 @@ from bot.program.files import dump_program, parse_program
 from bot.program.importers import ImportOptions, get_importer
 from bot.program.importers.frab import kind_from_type, parse
 from bot.program.model import Program
+from tests.mutations import mutate, paths
 
 CORPORA = Path(__file__).resolve().parent / "fixtures" / "corpora"
 CAMP = "frab-camp2019.schedule.json"
@@ -506,35 +507,13 @@ JSON_VALUES = st.recursive(
 )
 
 
-def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [path]
-    if isinstance(value, dict):
-        for key, child in value.items():
-            out += _paths(child, (*path, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            out += _paths(child, (*path, index))
-    return out
-
-
 _DEMOCON_DATA = json.loads(corpus(DEMOCON))
-_DEMOCON_PATHS = _paths(_DEMOCON_DATA)[1:]
+_DEMOCON_PATHS = paths(_DEMOCON_DATA)[1:]
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_mutated_corpus_structure_raises_only_program_error(data: st.DataObject) -> None:
     doc = json.loads(json.dumps(_DEMOCON_DATA))
-    for _ in range(data.draw(st.integers(1, 3))):
-        path = data.draw(st.sampled_from(_DEMOCON_PATHS))
-        parent = doc
-        try:
-            for part in path[:-1]:
-                parent = parent[part]
-            if data.draw(st.booleans()) and isinstance(parent, dict):
-                parent.pop(path[-1], None)
-            else:
-                parent[path[-1]] = data.draw(JSON_VALUES)
-        except (KeyError, IndexError, TypeError):
-            continue  # an earlier mutation removed this path
+    mutate(data, doc, _DEMOCON_PATHS, JSON_VALUES)
     _parse_or_program_error(json.dumps(doc, indent=1), ImportOptions())

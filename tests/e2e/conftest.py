@@ -7,7 +7,7 @@ description, or if the bot's task dies.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -18,29 +18,10 @@ from bot.local import LocalDiscord
 from bot.settings import Settings
 from bot.simulator import BOT_PERMISSIONS, DiscordSimulator, RateLimitConfig
 from tests.conftest import HAET_FILE
+from tests.error_records import ErrorRecords
 
 # The workshop's first minutes, unless a test sets its own moment.
 DEFAULT_MOMENT = datetime.fromisoformat("2022-07-23T09:05:00-04:00")
-
-
-class ErrorRecords(logging.Handler):
-    """Collects ERROR records; the test fails at teardown unless it expected them."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-        self.sim: DiscordSimulator | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-        if self.sim is not None:
-            # Fail a waiting interaction at once instead of after its timeout.
-            self.sim.fail_waiters(AssertionError(f"logged an error: {self.format(record)}"))
-
-    def take(self) -> list[logging.LogRecord]:
-        """Hand over (and forget) the records a test expected."""
-        taken, self.records = self.records, []
-        return taken
 
 
 @pytest.fixture
@@ -79,11 +60,24 @@ def bot_permissions() -> int:
 
 
 @pytest.fixture
+def sim_now() -> Callable[[], datetime] | None:
+    """The local Discord's "now", for refusing events in the past (None: the real time).
+
+    Tests that make Discord events override it with their workshop clock's ``now``."""
+    return None
+
+
+@pytest.fixture
 async def sim(
-    error_log: ErrorRecords, rate_limits: RateLimitConfig, bot_permissions: int
+    error_log: ErrorRecords,
+    rate_limits: RateLimitConfig,
+    bot_permissions: int,
+    sim_now: Callable[[], datetime] | None,
 ) -> AsyncIterator[DiscordSimulator]:
     """The local Discord."""
-    simulator = DiscordSimulator(rate_limit_config=rate_limits, bot_permissions=bot_permissions)
+    simulator = DiscordSimulator(
+        rate_limit_config=rate_limits, bot_permissions=bot_permissions, now=sim_now
+    )
     async with simulator:
         error_log.sim = simulator
         yield simulator

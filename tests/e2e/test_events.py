@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,9 +18,8 @@ from bot.local import LocalDiscord
 from bot.services.events import EventSync
 from bot.services.program import Talk
 from bot.settings import Settings
-from bot.simulator import DiscordSimulator, RateLimitConfig
+from bot.simulator import DiscordSimulator
 from tests.conftest import HAET_FILE
-from tests.e2e.conftest import ErrorRecords
 from tests.e2e.helpers import edt
 from tests.e2e.test_organizers import organizer
 
@@ -35,15 +34,9 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def sim(
-    error_log: ErrorRecords, rate_limits: RateLimitConfig, clock: ManualClock
-) -> AsyncIterator[DiscordSimulator]:
-    """The local Discord, whose idea of "now" (for events in the past) is the test's clock."""
-    simulator = DiscordSimulator(rate_limit_config=rate_limits, now=clock.now)
-    async with simulator:
-        error_log.sim = simulator
-        yield simulator
-        simulator.assert_clean()
+def sim_now(clock: ManualClock) -> Callable[[], datetime]:
+    """Discord refuses events in the past, judged by the workshop clock."""
+    return clock.now
 
 
 @pytest.fixture

@@ -10,14 +10,7 @@ import pytest
 from bot.local import LocalDiscord
 from bot.simulator import InteractionResult, SimUser
 from bot.tree import APOLOGY
-
-FLASH = "poster-flashattention-fast-and-memory-efficient-exact"
-TRIMBERT = "poster-trimbert-tailoring-bert-for-trade-offs"
-LEONARDON_PAPER = "poster-investigating-the-not-so-obvious-effects-of"
-YANZHI_WANG_PAPERS = [
-    "poster-low-bit-dnn-training-with-hardware-efficient",
-    "poster-get-the-random-number-on-the-fly-a-low-precision",
-]
+from tests.test_search_service import FLASH, LEONARDON_PAPER, TRIMBERT, YANZHI_WANG_PAPERS
 
 HOSTILE = [
     '"',

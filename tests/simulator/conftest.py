@@ -9,26 +9,10 @@ import pytest
 from discord.ext import commands
 
 from bot.simulator import DiscordSimulator
+from tests.error_records import ErrorRecords
 
 from .harness import FAST_LIMITS, redirect, start_bot, stop_bot
 from .sim_bot import build_bot
-
-
-class ErrorRecords(logging.Handler):
-    """Collects ERROR records of discord.py; a bot test fails when any is left at teardown."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-        self.sim: DiscordSimulator | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-        if self.sim is not None:
-            # Fail a waiting interaction at once instead of after its timeout.
-            self.sim.fail_waiters(
-                AssertionError(f"discord.py logged an error: {self.format(record)}")
-            )
 
 
 @pytest.fixture(autouse=True)

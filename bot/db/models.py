@@ -130,10 +130,14 @@ class Subscription(Base):
     minutes_before: Mapped[int] = mapped_column(Integer, default=10)
     # Denormalized (entry start - lead) so the due query is one indexed range scan.
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    # active | sent | undeliverable | cancelled
+    # active | sent | undeliverable (DMs closed, 50007) | failed (Discord refused it otherwise)
+    # | missed | cancelled
     state: Mapped[str] = mapped_column(String(20), default="active", index=True)
     via_kind: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Bumped when a finished reminder (sent, undeliverable, failed, missed) is subscribed
+    # again: the delivery key includes it, so the new reminder is a new send, not the old one.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     entry: Mapped[ProgramEntry] = relationship(lazy="raise")
 

@@ -104,27 +104,33 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
 
     clock = clock or make_clock(settings)
     engine = create_engine(settings.database_url)
+    sessions = create_sessionmaker(engine)
+    program_service = ProgramService(sessions)
+    reminders = ReminderService(sessions, clock, program_service)
     try:
-        await migrate.upgrade(engine)
-        sessions = create_sessionmaker(engine)
-        startup_changes = None
+        program = None
         if settings.program_file.exists():
             program = load_program(settings.program_file)
-            startup_changes = await load_into_db(sessions, program, clock.now())
         else:
             log.warning(
                 "program file %s not found; serving what the database holds", settings.program_file
             )
-        program_service = ProgramService(sessions)
-        await program_service.refresh()
+        # One process at a time: N processes started at once on a fresh database would
+        # otherwise all create the tables and insert the program (unique violations).
+        async with migrate.startup_lock(engine):
+            await migrate.upgrade(engine)
+            startup_changes = None
+            if program is not None:
+                startup_changes = await load_into_db(sessions, program, clock.now())
+            await program_service.refresh()
+            if program_service.loaded:
+                await reminders.apply_kind_subscriptions()
     except BaseException:
         await engine.dispose()
         raise
-    reminders = ReminderService(sessions, clock, program_service)
     search = SearchService(lambda: program_service.snapshot)
     schedule = ScheduleService(lambda: program_service.snapshot)
     if program_service.loaded:
-        await reminders.apply_kind_subscriptions()
         # Built now rather than during someone's first command. In this thread: nothing else
         # runs yet, and a worker thread's malloc arena would keep ~20 MB after the build.
         search.index()

@@ -153,9 +153,12 @@ def _import(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from bot.program.files import load_program
+    from bot.program.files import ProgramWarning, load_program
 
-    program = load_program(args.file)
+    warnings: list[ProgramWarning] = []
+    program = load_program(args.file, warnings=warnings)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     kinds = Counter(e.kind for e in program.entries)
     summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
     print(f"{args.file}: valid, {len(program.entries)} entries ({summary})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -127,8 +128,236 @@ def test_db_upgrade_and_load_are_idempotent(
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.chdir(tmp_path)  # no stray .env is read
     assert main(["db", "upgrade"]) == 0
-    assert "revision 0002" in capsys.readouterr().out
+    assert re.search(r"database at revision \d{4}\n", capsys.readouterr().out)
     assert main(["load", str(HAET_FILE)]) == 0
     assert "37 added" in capsys.readouterr().out
     assert main(["load", str(HAET_FILE)]) == 0
     assert "0 added, 0 updated (0 moved), 0 cancelled, 37 unchanged" in capsys.readouterr().out
+
+
+# -- what `validate` and `load` refuse, and what they only warn about ----------------------------
+
+HAET_TEXT = HAET_FILE.read_text(encoding="utf-8")
+HAET_LINES = HAET_TEXT.splitlines()
+
+
+def line_of(text: str) -> int:
+    """1-based line of the shipped program that is exactly ``text``."""
+    return HAET_LINES.index(text) + 1
+
+
+def edited(tmp_path: Path, old: str, new: str, name: str = "edited.yaml") -> Path:
+    assert HAET_TEXT.count(old) == 1, old
+    path = tmp_path / name
+    path.write_text(HAET_TEXT.replace(old, new), encoding="utf-8")
+    return path
+
+
+def refused(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    assert main(list(args)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    return err
+
+
+OPENING_TITLE = "  title: Opening welcome speech"
+KELLER_PEOPLE = "  - Alexander Keller"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "character"),
+    [
+        # Escaped in a double-quoted string: YAML accepts it, PostgreSQL would not.
+        (OPENING_TITLE, '  title: "Opening\\0 welcome speech"', "entries[0].title", "U+0000"),
+        (OPENING_TITLE, '  title: "Opening\\e[31m welcome"', "entries[0].title", "U+001B"),
+        (KELLER_PEOPLE, '  - "Alexander\\x7fKeller"', "entries[2].people[0]", "U+007F"),
+        (OPENING_TITLE, '  title: "Opening \\x85 welcome"', "entries[0].title", "U+0085"),
+        # Raw in the file: found before YAML's reader refuses it without a line.
+        (OPENING_TITLE, "  title: Opening\x00 welcome speech", "entries[0].title", "U+0000"),
+        (OPENING_TITLE, "  title: Opening\x1b welcome speech", "entries[0].title", "U+001B"),
+        (KELLER_PEOPLE, "  - Alexander\x08 Keller", "entries[2].people[0]", "U+0008"),
+    ],
+)
+def test_a_control_character_is_refused_naming_line_and_field(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    old: str,
+    new: str,
+    field: str,
+    character: str,
+) -> None:
+    path = edited(tmp_path, old, new)
+    err = refused(capsys, "validate", str(path))
+    assert f"edited.yaml:{line_of(old)}, {field}" in err, err
+    assert f"control character {character}" in err, err
+    # `load` reads the file the same way: nothing reaches the database.
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.chdir(tmp_path)
+    err = refused(capsys, "load", str(path))
+    assert f"edited.yaml:{line_of(old)}, {field}" in err, err
+    assert not (tmp_path / "cli.db").exists()
+
+
+def test_tabs_and_line_breaks_in_text_are_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = edited(tmp_path, OPENING_TITLE, '  title: "Opening\\twelcome\\r\\nspeech"')
+    assert main(["validate", str(path)]) == 0
+    assert "valid, 37 entries" in capsys.readouterr().out
+    from bot.program.files import load_program
+
+    # A CR LF (frab and iCalendar text has them) is one line break.
+    assert load_program(path).entries[0].title == "Opening\twelcome\nspeech"
+
+
+POSTER_SESSION = "  session: poster-session-i"
+FIRST_POSTER_SESSION_LINE = HAET_LINES.index(POSTER_SESSION) + 1
+
+
+def session_of_poster_session_i(tmp_path: Path, session: str) -> Path:
+    """HAET with ``poster-session-i`` itself put in ``session``."""
+    return edited(
+        tmp_path,
+        "- id: poster-session-i\n  kind: poster_session\n",
+        f"- id: poster-session-i\n  kind: poster_session\n  session: {session}\n",
+    )
+
+
+def test_an_entry_that_is_its_own_session_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = refused(
+        capsys, "validate", str(session_of_poster_session_i(tmp_path, "poster-session-i"))
+    )
+    line = line_of("- id: poster-session-i") + 2
+    assert (
+        f"edited.yaml:{line}, entries[3].session: entry 'poster-session-i' is its own session"
+        in err
+    )
+
+
+def test_a_cycle_of_sessions_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = session_of_poster_session_i(tmp_path, "poster-session-ii")
+    text = path.read_text(encoding="utf-8").replace(
+        "- id: poster-session-ii\n  kind: poster_session\n",
+        "- id: poster-session-ii\n  kind: poster_session\n  session: poster-session-i\n",
+    )
+    path.write_text(text, encoding="utf-8")
+    err = refused(capsys, "validate", str(path))
+    line = line_of("- id: poster-session-i") + 2
+    assert (
+        f"edited.yaml:{line}, entries[3].session: sessions form a cycle: "
+        "poster-session-i -> poster-session-ii -> poster-session-i"
+    ) in err
+
+
+def test_a_session_inside_a_session_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Its posters would vanish from /schedule day, which lists one level of children.
+    path = session_of_poster_session_i(tmp_path, "poster-session-ii")
+    err = refused(capsys, "validate", str(path))
+    assert (
+        f"edited.yaml:{FIRST_POSTER_SESSION_LINE + 1}, entries[4].session: session "
+        "'poster-session-i' is itself in session 'poster-session-ii': sessions do not nest"
+    ) in err
+
+
+def test_a_session_that_is_not_a_session_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A poster put "in" a keynote would never be announced, nor shown under it.
+    path = edited(
+        tmp_path,
+        f"  end: '2022-07-23T11:30:00-04:00'\n{POSTER_SESSION}\n  people:\n  - Shreyas",
+        "  end: '2022-07-23T11:30:00-04:00'\n  session: keynote-alexander-keller\n"
+        "  people:\n  - Shreyas",
+    )
+    err = refused(capsys, "validate", str(path))
+    assert (
+        f"edited.yaml:{FIRST_POSTER_SESSION_LINE}, entries[4].session: session "
+        "'keynote-alexander-keller' is a keynote, not a session"
+    ) in err
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        (OPENING_TITLE, OPENING_TITLE + "\n  title: Opening", "entries[0].title"),
+        (
+            "  timezone: America/New_York",
+            "  timezone: America/New_York\n  timezone: UTC",
+            "workshop.timezone",
+        ),
+        # In flow style, both on one line.
+        (
+            KELLER_PEOPLE,
+            KELLER_PEOPLE + "\n  links: [{title: a, url: 'https://a.org', title: b}]",
+            "entries[2].links[0].title",
+        ),
+    ],
+)
+def test_a_key_given_twice_is_refused_naming_the_second(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, field: str
+) -> None:
+    # PyYAML alone keeps the last silently: a second `title` would replace the first.
+    err = refused(capsys, "validate", str(edited(tmp_path, old, new)))
+    key = field.rsplit(".", 1)[-1]
+    first = line_of(old) + (1 if "links" in new else 0)
+    assert (
+        f"edited.yaml:{line_of(old) + 1}, {field}: the key '{key}' appears twice "
+        f"(first on line {first})"
+    ) in err, err
+
+
+def test_a_top_level_key_given_twice_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "twice.yaml"
+    path.write_text(HAET_TEXT + "workshop: {}\n", encoding="utf-8")
+    err = refused(capsys, "validate", str(path))
+    line = len(HAET_LINES) + 1
+    assert f"twice.yaml:{line}, workshop: the key 'workshop' appears twice (first on line 3)" in err
+
+
+def test_an_entry_on_another_day_is_a_warning_not_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = edited(
+        tmp_path,
+        "  start: '2022-07-23T08:45:00-04:00'\n  end: '2022-07-23T09:00:00-04:00'",
+        "  start: '2022-07-24T08:45:00-04:00'\n  end: '2022-07-24T09:00:00-04:00'",
+    )
+    assert main(["validate", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert "valid, 37 entries" in out
+    line = line_of("  start: '2022-07-23T08:45:00-04:00'")
+    assert err == (
+        f"warning: {path}:{line}, entries[0].start: an entry starts on 2022-07-24 (venue "
+        "time), not on the workshop's date 2022-07-23; if the workshop lasts several days, "
+        "set workshop.end_date\n"
+    )
+    # A workshop of several days says so, and its later days are no surprise.
+    days = tmp_path / "days.yaml"
+    days.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "  date: '2022-07-23'\n", "  date: '2022-07-23'\n  end_date: '2022-07-24'\n"
+        ),
+        encoding="utf-8",
+    )
+    assert main(["validate", str(days)]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_an_end_date_before_the_date_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = edited(
+        tmp_path, "  date: '2022-07-23'\n", "  date: '2022-07-23'\n  end_date: '2022-07-22'\n"
+    )
+    err = refused(capsys, "validate", str(path))
+    line = line_of("  date: '2022-07-23'") + 1
+    assert (
+        f"edited.yaml:{line}, workshop.end_date: end_date 2022-07-22 is before date 2022-07-23"
+    ) in err

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 #: Kinds the bot knows how to label and treat specially. Importers map onto these where they
 #: can; other slugs are allowed and shown with a generated label.
@@ -25,7 +36,31 @@ KNOWN_KINDS: dict[str, str] = {
 }
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+#: Control characters (Unicode Cc, tab and newline aside) and lone surrogates: invisible,
+#: unstorable (PostgreSQL refuses NUL, UTF-8 refuses surrogates) or able to garble a message.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def is_session_kind(kind: str) -> bool:
+    """Kinds that hold other entries (``poster_session``, ``session``, ``demo_session``…)."""
+    return kind == "session" or kind.endswith("_session")
+
+
+def control_character_problem(text: str) -> str | None:
+    """Why ``text`` cannot be program text (it holds a control character), or None."""
+    found = CONTROL_CHARACTER.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    name = unicodedata.name(char, "") or _CONTROL_NAMES.get(char, "control character")
+    return (
+        f"contains the control character U+{ord(char):04X} ({name}) at character "
+        f"{found.start() + 1}: remove it"
+    )
+
+
+_CONTROL_NAMES = {"\x00": "NUL", "\x1b": "ESC", "\x7f": "DEL", "\r": "carriage return"}
 
 
 def kind_label(kind: str) -> str:
@@ -35,8 +70,6 @@ def kind_label(kind: str) -> str:
 
 def slugify(text: str, max_length: int = 60) -> str:
     """A lowercase ASCII id fragment of ``text`` (accents folded, punctuation dropped)."""
-    import unicodedata
-
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
     if len(slug) > max_length:
@@ -45,8 +78,34 @@ def slugify(text: str, max_length: int = 60) -> str:
     return slug or "entry"
 
 
+def _plain_text(value: str) -> str:
+    if problem := control_character_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+#: Text inside a tuple, checked one by one so that an error names the item.
+PlainText = Annotated[str, AfterValidator(_plain_text)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _one_kind_of_line_break(cls, value: object) -> object:
+        # Line breaks are not content: CRLF and CR (from frab or iCalendar text) become LF,
+        # as YAML does with the file's own line breaks.
+        if isinstance(value, str) and "\r" in value:
+            return value.replace("\r\n", "\n").replace("\r", "\n")
+        return value
+
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters(cls, value: object) -> object:
+        if isinstance(value, str) and (problem := control_character_problem(value)):
+            raise ValueError(problem)
+        return value
 
 
 class Link(_Strict):
@@ -59,15 +118,33 @@ class Person(_Strict):
     affiliation: str | None = Field(default=None, max_length=300)
 
 
+_Day = date  # ``date`` inside Workshop is its field
+
+
 class Workshop(_Strict):
     name: str = Field(min_length=1, max_length=300)
     acronym: str = Field(min_length=1, max_length=40)
     venue: str = Field(default="", max_length=300)
     timezone: str = Field(description="IANA name of the venue's zone, e.g. America/New_York")
     date: date
+    end_date: _Day | None = Field(
+        default=None, description="the last day of a workshop of several days (default: date)"
+    )
     description: str = Field(default="", max_length=20000)
     links: tuple[Link, ...] = ()
     organizers: tuple[Person, ...] = ()
+
+    @field_validator("end_date")
+    @classmethod
+    def _not_before_date(cls, value: _Day | None, info: ValidationInfo) -> _Day | None:
+        first = info.data.get("date")
+        if value is not None and first is not None and value < first:
+            raise ValueError(f"end_date {value} is before date {first}")
+        return value
+
+    @property
+    def last_date(self) -> _Day:
+        return self.end_date or self.date
 
     @field_validator("timezone")
     @classmethod
@@ -87,7 +164,7 @@ class Entry(_Strict):
     id: str = Field(description="stable id, lowercase letters, digits, '.', '_' and '-'")
     kind: str
     title: str = Field(min_length=1, max_length=2000)
-    people: tuple[str, ...] = Field(default=(), description="speakers or authors, in order")
+    people: tuple[PlainText, ...] = Field(default=(), description="speakers or authors, in order")
     abstract: str = Field(default="", max_length=20000)
     start: AwareDatetime
     end: AwareDatetime
@@ -137,9 +214,23 @@ class Program(_Strict):
             if entry.id in seen:
                 raise DuplicateIdError(index, entry.id)
             seen.add(entry.id)
+        by_id = {e.id: e for e in self.entries}
         for index, entry in enumerate(self.entries):
-            if entry.session is not None and entry.session not in seen:
+            if entry.session is None:
+                continue
+            parent = by_id.get(entry.session)
+            if parent is None:
                 raise UnknownSessionError(index, entry.session)
+            if parent is entry:
+                raise SessionError(index, f"entry {entry.id!r} is its own session")
+            if not is_session_kind(parent.kind):
+                raise SessionError(
+                    index,
+                    f"session {parent.id!r} is a {parent.kind}, not a session (an entry of "
+                    "kind poster_session, session or another ..._session)",
+                )
+            if parent.session is not None:
+                raise SessionError(index, _nesting_problem(entry, by_id))
         return self
 
     def by_id(self) -> dict[str, Entry]:
@@ -166,6 +257,24 @@ class UnknownSessionError(ProgramConsistencyError):
 
     def __init__(self, index: int, session: str) -> None:
         super().__init__(index, f"session {session!r} is not the id of any entry")
+
+
+class SessionError(ProgramConsistencyError):
+    field_name = "session"
+
+
+def _nesting_problem(entry: Entry, by_id: dict[str, Entry]) -> str:
+    """Why ``entry``'s session, itself inside a session, is refused: a cycle or nesting."""
+    chain = [entry.id]
+    current: Entry | None = entry
+    while current is not None and current.session is not None:
+        chain.append(current.session)
+        if current.session in chain[:-1]:
+            loop = chain[chain.index(current.session) :]
+            return "sessions form a cycle: " + " -> ".join(loop)
+        current = by_id.get(current.session)
+    session = by_id[entry.session or ""]
+    return f"session {session.id!r} is itself in session {session.session!r}: sessions do not nest"
 
 
 def sort_entries(entries: list[Entry]) -> list[Entry]:

@@ -138,7 +138,8 @@ class Reminders(commands.Cog):
 
     async def toggle(self, interaction: discord.Interaction, token: str, on: bool) -> None:
         talk = self._resolve(token)
-        # The first subscription DMs a confirmation: answer Discord within its 3 s first.
+        # Answer Discord within its 3 s first: the write may wait for the database (SQLite's
+        # busy timeout is 30 s), and the first subscription DMs a confirmation.
         await interaction.response.defer(ephemeral=True, thinking=True)
         if on:
             text = await self._subscribe(interaction, talk, DEFAULT_LEAD)
@@ -149,6 +150,9 @@ class Reminders(commands.Cog):
         await interaction.followup.send(text, ephemeral=True)
 
     async def stop_all(self, interaction: discord.Interaction) -> None:
+        ephemeral = interaction.guild_id is not None
+        # A write may wait for the database (SQLite's busy timeout is 30 s): answer Discord first.
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         count = await self.reminders.off(interaction.user.id)
         self.engine.poke()
         text = (
@@ -156,7 +160,7 @@ class Reminders(commands.Cog):
             if count
             else "You have no reminders left."
         )
-        await interaction.response.send_message(text, ephemeral=interaction.guild_id is not None)
+        await interaction.followup.send(text, ephemeral=ephemeral)
 
     # -- /remind ---------------------------------------------------------------------------------
 
@@ -268,11 +272,10 @@ class Reminders(commands.Cog):
     @app_commands.describe(talk="The talk (start typing)")
     async def remind_cancel(self, interaction: discord.Interaction, talk: str) -> None:
         found = self._resolve(talk)
+        await interaction.response.defer(ephemeral=True, thinking=True)
         cancelled = await self.reminders.cancel(interaction.user.id, found.id)
         self.engine.poke()
-        await interaction.response.send_message(
-            f"OK, no reminder for “{cancelled.title}”.", ephemeral=True
-        )
+        await interaction.followup.send(f"OK, no reminder for “{cancelled.title}”.", ephemeral=True)
 
     @remind_cancel.autocomplete("talk")
     async def _my_talks(
@@ -290,9 +293,10 @@ class Reminders(commands.Cog):
 
     @remind.command(name="off", description="Stop all your reminders")
     async def remind_off(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         count = await self.reminders.off(interaction.user.id)
         self.engine.poke()
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"Done: {count} reminder{'s' if count != 1 else ''} cancelled."
             if count
             else "You had no reminders.",

@@ -259,10 +259,11 @@ def test_unknown_timezone_option() -> None:
 
 
 def test_empty_text() -> None:
-    for text in ("", "\n\n", "Timezone: »\nJust a description.\n"):
-        err = _error(text)
-        assert f"{SOURCE}:1:" in str(err)
-        assert "no schedule entries" in str(err)
+    for text in ("", "\n\n"):
+        assert str(_error(text)) == f"{SOURCE}:1: the file is empty"
+    err = _error("Timezone: »\nJust a description.\n")
+    assert f"{SOURCE}:1:" in str(err)
+    assert "no schedule entries" in str(err)
 
 
 def test_poster_without_session() -> None:

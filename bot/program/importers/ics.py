@@ -645,6 +645,14 @@ def _entry(
         title, people = _title_speakers(title, speakers_in_titles, event)
 
     url = event.text("URL")
+    candidates = [("Event page", url)] if url else []
+    markdown = _MD_LINK.match(title)
+    if markdown is not None:
+        report.changed(
+            "titles written as a Markdown link: text kept, link added", title, event.line("SUMMARY")
+        )
+        title = markdown[1].strip()
+        candidates.append(("More information", markdown[2]))
     values = {
         "id": entry_id,
         "kind": kind,
@@ -654,7 +662,7 @@ def _entry(
         "start": occurrence.start,
         "end": occurrence.end,
         "room": event.text("LOCATION")[:200] or None,
-        "links": make_links([("Event page", url)] if url else []),
+        "links": make_links(candidates),
     }
     if len(description) > 20000:
         report.changed("descriptions cut to 20,000 characters", title, event.line("DESCRIPTION"))
@@ -675,6 +683,7 @@ def _first_category(component: Any) -> str | None:
     return None
 
 
+_MD_LINK = re.compile(r"^\[([^\[\]]+)\]\((https?://[^()\s]+)\)$")
 _KIND_TAG = re.compile(r"^\[([^\[\]]{1,40})\]\s*(.+)$")
 _KEYNOTE = re.compile(r"^keynote\b", re.IGNORECASE)
 
@@ -782,7 +791,7 @@ def _titles_name_speakers(occurrences: list[_Occurrence]) -> str | None:
     for occurrence in occurrences:
         title = _kind_tag(occurrence.event.text("SUMMARY"))[0]
         head, sep, rest = title.partition(": ")
-        if sep and rest:
+        if sep and rest and not _KEYNOTE.match(head):
             votes["head"][0] += 1
             votes["head"][1] += _looks_like_name(head)
         rest, sep, tail = title.rpartition(" - ")

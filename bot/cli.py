@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -31,6 +32,24 @@ def _instant(text: str) -> datetime:
     return moment
 
 
+#: The fastest rehearsal: a 12-hour day in about 4 seconds. Faster, timers and the engine's
+#: sleeps lose all meaning (and 1e308 overflows the clock).
+MAX_SPEED = 10_000
+
+
+def _speed(text: str) -> float:
+    try:
+        speed = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number like 60") from None
+    if not math.isfinite(speed) or not 0 < speed <= MAX_SPEED:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a speed: use a number above 0 and at most {MAX_SPEED:,} "
+            "(60 rehearses an hour in a minute)"
+        )
+    return speed
+
+
 def _link(text: str) -> tuple[str, str]:
     title, sep, url = text.partition("=")
     if not sep or not title or not url:
@@ -52,7 +71,12 @@ def _add_clock_options(p: argparse.ArgumentParser) -> None:
         metavar="ISO",
         help="rehearse: start the clock at this instant, e.g. 2022-07-23T08:40-04:00",
     )
-    p.add_argument("--speed", type=float, help="rehearse this many times faster than real time")
+    p.add_argument(
+        "--speed",
+        type=_speed,
+        metavar="N",
+        help=f"rehearse N times faster than real time (0 < N <= {MAX_SPEED:,})",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -361,3 +361,29 @@ def test_an_end_date_before_the_date_is_refused(
     assert (
         f"edited.yaml:{line}, workshop.end_date: end_date 2022-07-22 is before date 2022-07-23"
     ) in err
+
+
+# -- the rehearsal speed ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["run", "playground"])
+@pytest.mark.parametrize("speed", ["inf", "1e308", "0", "-1", "nan", "-inf", "fast", "10001"])
+def test_a_speed_that_cannot_be_rehearsed_is_a_usage_error(
+    command: str, speed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--simulate-start", "2022-07-23T08:40-04:00", f"--speed={speed}"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"workshop-bot {command}: error: argument --speed: '{speed}' is not"), (
+        err
+    )
+
+
+@pytest.mark.parametrize(("speed", "value"), [("60", 60.0), ("0.5", 0.5), ("10000", 10_000.0)])
+def test_a_rehearsal_speed_is_read_as_a_number(speed: str, value: float) -> None:
+    from bot.cli import build_parser
+
+    assert build_parser().parse_args(["playground", "--speed", speed]).speed == value

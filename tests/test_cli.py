@@ -202,13 +202,23 @@ def test_a_control_character_is_refused_naming_line_and_field(
 def test_tabs_and_line_breaks_in_text_are_kept(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = edited(tmp_path, OPENING_TITLE, '  title: "Opening\\twelcome\\r\\nspeech"')
+    path = edited(
+        tmp_path,
+        OPENING_TITLE,
+        '  title: "Opening\\twelcome"\n  abstract: "Welcome.\\r\\nThen\\rthe keynotes.\\n"',
+    )
     assert main(["validate", str(path)]) == 0
     assert "valid, 37 entries" in capsys.readouterr().out
     from bot.program.files import load_program
 
-    # A CR LF (frab and iCalendar text has them) is one line break.
-    assert load_program(path).entries[0].title == "Opening\twelcome\nspeech"
+    opening = load_program(path).entries[0]
+    assert opening.title == "Opening\twelcome"
+    # In multi-line text a CR LF or a CR (frab and iCalendar text has them) is a line break.
+    assert opening.abstract == "Welcome.\nThen\nthe keynotes."
+    # Anywhere else a CR is refused like any other control character.
+    path = edited(tmp_path, OPENING_TITLE, '  title: "Opening\\r\\nwelcome"')
+    err = refused(capsys, "validate", str(path))
+    assert f"edited.yaml:{line_of(OPENING_TITLE)}, entries[0].title: contains the control " in err
 
 
 POSTER_SESSION = "  session: poster-session-i"

@@ -40,7 +40,6 @@ from bot.program.importers.report import (
 )
 from bot.program.model import (
     Entry,
-    Link,
     Program,
     ProgramConsistencyError,
     Workshop,
@@ -57,6 +56,9 @@ _DATETIME_SHAPE = re.compile(
 _DURATION_SHAPE = re.compile(r"^(\d{1,3}):([0-5]\d)(?::([0-5]\d))?$")
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
+_WEB_URL = re.compile(r"https?://\S+")
+# JSON escapes of C0 controls, DEL, C1 controls and surrogates.
+_CONTROL_ESCAPE = re.compile(r"\\(?:u00[01]|u007f|u00[89]|ud[89a-f])", re.IGNORECASE)
 
 
 def kind_from_type(value: str | None, default: str = "talk") -> str:
@@ -167,6 +169,15 @@ class _Reader:
     text: str
     source: str
     report: ImportReport = field(default_factory=ImportReport)
+    # Whether any string may hold a control character (a JSON escape such as "\u0000"; raw
+    # ones are gone already) or a carriage return: checked once for the whole text, so that
+    # clean files skip the per-string checks.
+    controls: bool = field(init=False)
+    returns: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.controls = _CONTROL_ESCAPE.search(self.text) is not None
+        self.returns = "\r" in self.text or "\\r" in self.text
 
     def fail(self, message: str, path: JsonPath) -> NoReturn:
         raise ProgramError(
@@ -202,7 +213,11 @@ class _Reader:
             return ""
         if not isinstance(value, str):
             self.fail(f"expected a string, got {_json_type(value)}", (*path, key))
-        return clean_value(value, self.report, self.where((*path, key)))
+        if self.controls:
+            return clean_value(value, self.report, self.where((*path, key)))
+        if self.returns and "\r" in value:
+            return clean_value(value, self.report)
+        return value
 
 
 def _json_type(value: Any) -> str:
@@ -555,13 +570,12 @@ def fit_room(reader: _Reader, room: str | None, path: JsonPath) -> str | None:
 
 def report_unused(reader: _Reader, data: dict[str, Any], path: JsonPath) -> None:
     """A line per event field with content that the program file has no place for."""
-    for key, value in data.items():
-        if key in _USED_FIELDS or value in (None, "", [], {}, False):
-            continue
-        reader.report.dropped(
-            f"values of the event field '{key}' (a program entry has no place for it)",
-            where=reader.where((*path, key)),
-        )
+    for key in data.keys() - _USED_FIELDS:
+        if data[key] or data[key] == 0:
+            reader.report.dropped(
+                f"values of the event field '{key}' (a program entry has no place for it)",
+                where=reader.where((*path, key)),
+            )
 
 
 def _validate_entry(reader: _Reader, item: PendingEntry, entry_id: str) -> Entry:
@@ -646,7 +660,7 @@ def _people(reader: _Reader, data: dict[str, Any], path: JsonPath) -> list[str]:
     return people
 
 
-def _links(reader: _Reader, data: dict[str, Any], path: JsonPath) -> list[Link]:
+def _links(reader: _Reader, data: dict[str, Any], path: JsonPath) -> list[dict[str, str]]:
     candidates: list[tuple[str, str, JsonPath]] = []
     event_url = reader.text_field(data, "url", path).strip()
     if event_url:
@@ -693,25 +707,26 @@ _REFERENCE_TITLES = {
 def make_links(
     candidates: Sequence[tuple[str, str] | tuple[str, str, JsonPath]],
     reader: _Reader | None = None,
-) -> list[Link]:
+) -> list[dict[str, str]]:
     """Links from (title, url[, path]) triples, skipping repeats and non-web URLs.
 
     A schedule's extra links are decoration: one that is relative or ``mailto:`` is dropped
     (and reported) rather than failing the whole import.
     """
-    links: list[Link] = []
+    # Plain data: the entry's own validation checks them, in one pass with the entry.
+    links: list[dict[str, str]] = []
     seen: set[str] = set()
     for candidate in candidates:
         title, url = candidate[0], candidate[1]
         if url in seen:
             continue
-        if not re.fullmatch(r"https?://\S+", url) or len(url) > 2000:
+        if _WEB_URL.fullmatch(url) is None or len(url) > 2000:
             if reader is not None and url:
                 where = reader.where(candidate[2]) if len(candidate) > 2 else None
                 reader.report.dropped("links that are not web addresses", url, where)
             continue
         seen.add(url)
-        links.append(Link(title=" ".join(title.split())[:200].strip() or url[:200], url=url))
+        links.append({"title": " ".join(title.split())[:200].strip() or url[:200], "url": url})
     return links
 
 

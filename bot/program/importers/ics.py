@@ -119,6 +119,15 @@ class _Scan:
     skipped: Counter[str]  # components left out, by name
 
 
+# RFC 5545 3.1: name *(";" param) ":" value, where a param value may be quoted.
+_PARAM_VALUE = r'(?:"[^"]*"|[^";:,]*)'
+_CONTENT_LINE = re.compile(
+    rf"(?P<name>[A-Za-z0-9-]+)(?:;[A-Za-z0-9-]+={_PARAM_VALUE}(?:,{_PARAM_VALUE})*)*"
+    r":(?P<value>.*)",
+    re.DOTALL,
+)
+
+
 def _logical_lines(text: str) -> list[tuple[int, str]]:
     """RFC 5545 content lines with the 1-based line each one starts on."""
     lines: list[tuple[int, str]] = []
@@ -146,11 +155,17 @@ def _scan(text: str, source: str) -> _Scan:
         raise ProgramError(message, source=source, line=line)
 
     for number, line in lines:
-        try:
-            name, _params, value = Contentline(line).parts()
-        except Exception:
-            # icalendar raises assorted types for malformed lines; all mean the same here.
-            fail(f"not an iCalendar content line: {line[:80]!r}", number)
+        match = _CONTENT_LINE.match(line)
+        if match is not None:
+            name, value = match["name"], match["value"]
+        else:
+            # Not RFC 5545 to the letter: accept what icalendar accepts, and name the line
+            # of anything it does not.
+            try:
+                name, _params, value = Contentline(line).parts()
+            except Exception:
+                # icalendar raises assorted types for malformed lines; all mean the same.
+                fail(f"not an iCalendar content line: {line[:80]!r}", number)
         name = name.upper()
         if name == "BEGIN":
             component = _Component(value.strip().upper(), number)
@@ -228,6 +243,7 @@ class _Event:
     lines: _Component
     source: str
     report: ImportReport
+    _texts: dict[str, str] = field(default_factory=dict)
 
     def fail(self, message: str, prop: str | None = None) -> NoReturn:
         line = self.lines.line_of(prop) if prop else self.lines.line
@@ -243,11 +259,16 @@ class _Event:
         return value
 
     def text(self, prop: str) -> str:
+        cached = self._texts.get(prop)
+        if cached is not None:
+            return cached
         value = self.component.get(prop)
         if isinstance(value, list):
             value = value[0] if value else None
         text = "" if value is None else str(value).strip()
-        return clean_value(text, self.report, self.line(prop))
+        text = clean_value(text, self.report, self.line(prop))
+        self._texts[prop] = text
+        return text
 
     def moment(self, prop: str, floating_zone: str | None) -> datetime | date | None:
         """The property's date-time as an aware instant in its own zone (a date as is)."""

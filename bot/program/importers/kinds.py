@@ -139,6 +139,8 @@ class KindMapper:
     kind_map: dict[str, str] = field(default_factory=dict)
     default: str = "talk"
     _used: set[str] = field(default_factory=set)
+    # The kind each type gives ("" for a generic type, None for one that names no kind).
+    _found: dict[str, str | None] = field(default_factory=dict)
 
     def kind(
         self, value: str | None, where: Where = None, example: str = "", default: str | None = None
@@ -150,10 +152,14 @@ class KindMapper:
             return self.kind_map[key]
         if not text:
             return self.default if default is None else default
-        found = session_kind(text)
-        if found is not None:
+        if text not in self._found:
+            found = session_kind(text)
+            generic = "_".join(_words(text)) in GENERIC_TYPES
+            self._found[text] = found or ("" if generic else None)
+        found = self._found[text]
+        if found:
             return found
-        if "_".join(_words(text)) not in GENERIC_TYPES:
+        if found is None:
             self.report.changed(
                 f"events of type {text[:60]!r} shown as kind 'other' (it names no kind of "
                 f"session; to map it: --kind-map '{text[:60]}=KIND')",

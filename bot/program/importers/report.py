@@ -29,6 +29,7 @@ EXAMPLES = 3
 #: UTF-8). Carriage returns are newlines from another platform and are handled apart.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _CR = re.compile("\r\n?")
+_PLAIN_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _CONTROL_NAMES = {"\x00": "NUL", "\x1b": "ESC", "\x7f": "DEL"}
 
 
@@ -121,7 +122,7 @@ def prepare_text(text: str, source: str, report: ImportReport) -> str:
     if text.startswith("\ufeff"):
         text = text[1:]
         report.changed("byte-order mark at the start of the file removed", where=1)
-    if not text.strip():
+    if not text or text.isspace():
         raise ProgramError("the file is empty", source=source, line=1)
     if _CONTROL.search(text) is None:
         return text
@@ -157,7 +158,7 @@ def make_id(prefix: str, key: str, suffix: str = "", limit: int = 100) -> str:
     and ends with a short hash of the whole key.
     """
     room = limit - len(prefix) - len(suffix)
-    slug = slugify(key, 10_000)
+    slug = key if _PLAIN_SLUG.fullmatch(key) else slugify(key, 10_000)
     if len(slug) > room:
         digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
         slug = slug[: room - len(digest) - 1].rstrip("-") + "-" + digest

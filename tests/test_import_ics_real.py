@@ -269,3 +269,24 @@ def test_empty_calendar_file() -> None:
     with pytest.raises(ProgramError) as info:
         parse("\r\n", "x.ics", ImportOptions())
     assert str(info.value) == "x.ics:1: the file is empty"
+
+
+def test_rdate_periods_and_long_titles() -> None:
+    text = calendar(
+        vevent(
+            "p", "Office hours", "DTSTART:20240101T100000Z",
+            "DURATION:PT1H\nRDATE;VALUE=PERIOD:20240105T120000Z/PT1H",
+        ),
+        vevent("t", "T" * 2500, "DTSTART:20240102T100000Z", f"LOCATION:{'R' * 250}"),
+    )  # fmt: skip
+    report = ImportReport("x.ics")
+    office, long_one, second = parse(text, "x.ics", ImportOptions(), report).entries
+    assert [(e.title, e.start) for e in (office, second)] == [
+        ("Office hours", utc(2024, 1, 1, 10)),
+        ("Office hours", utc(2024, 1, 5, 12)),
+    ]
+    assert second.end == utc(2024, 1, 5, 13)
+    assert (len(long_one.title), long_one.title[-1]) == (2000, "…")
+    assert long_one.room is not None and len(long_one.room) == 200
+    assert counts(report)[("changed", "titles cut to 2,000 characters")] == 1
+    assert counts(report)[("changed", "places (LOCATION) cut to 200 characters")] == 1

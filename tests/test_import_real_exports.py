@@ -254,3 +254,18 @@ def test_broken_json_in_the_middle_is_not_called_cut_off() -> None:
     text = corpus(HUB).replace('"version":', '"version" ', 1)
     with pytest.raises(ProgramError, match="not valid JSON"):
         parse(text, HUB, ImportOptions())
+
+
+def test_too_long_values_are_cut_and_reported() -> None:
+    data = json.loads(corpus(CAMP))
+    event = data["schedule"]["conference"]["days"][0]["rooms"]["Curie"][0]
+    event["title"], event["subtitle"] = "T" * 2500, None
+    event["room"] = "R" * 300
+    event["abstract"], event["description"] = "A" * 15000, "D" * 15000
+    report = ImportReport(CAMP)
+    entry = parse(json.dumps(data), CAMP, ImportOptions(), report).by_id()[f"frab-{event['guid']}"]
+    assert (len(entry.title), len(entry.abstract), len(entry.room or "")) == (2000, 20000, 200)
+    assert entry.abstract.startswith("A" * 15000 + "\n\nD")
+    assert counts(report)[("changed", "titles cut to 2,000 characters")] == 1
+    assert counts(report)[("changed", "abstracts (with description) cut to 20,000 characters")] == 1
+    assert counts(report)[("changed", "room names cut to 200 characters")] == 1

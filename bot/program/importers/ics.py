@@ -603,7 +603,9 @@ def _expand(
         values = event.component.get(prop)
         for item in values if isinstance(values, list) else ([values] if values else []):
             for dt in getattr(item, "dts", []):
-                value = event.aware(dt.dt, item, prop, floating_zone)
+                # An RDATE may be a PERIOD (start, end or duration): its start is the date.
+                raw = dt.dt[0] if isinstance(dt.dt, tuple) else dt.dt
+                value = event.aware(raw, item, prop, floating_zone)
                 if not isinstance(value, datetime):
                     value = datetime.combine(value, start.timetz())
                 (rules.rdate if prop == "RDATE" else rules.exdate)(value)
@@ -665,6 +667,13 @@ def _entry(
     if not people:
         title, people = _title_speakers(title, speakers_in_titles, event)
 
+    room = event.text("LOCATION") or None
+    if room is not None and len(room) > 200:
+        report.changed("places (LOCATION) cut to 200 characters", room, event.line("LOCATION"))
+        room = room[:199].rstrip() + "…"
+    if len(title) > 2000:
+        report.changed("titles cut to 2,000 characters", title, event.line("SUMMARY"))
+        title = title[:1999].rstrip() + "…"
     url = event.text("URL")
     candidates = [("Event page", url)] if url else []
     markdown = _MD_LINK.match(title)
@@ -679,10 +688,10 @@ def _entry(
         "kind": kind,
         "title": title,
         "people": people,
-        "abstract": description[:20000],
+        "abstract": description if len(description) <= 20000 else description[:19999] + "…",
         "start": occurrence.start,
         "end": occurrence.end,
-        "room": event.text("LOCATION")[:200] or None,
+        "room": room,
         "links": make_links(candidates),
     }
     if len(description) > 20000:

@@ -290,3 +290,24 @@ def test_rdate_periods_and_long_titles() -> None:
     assert long_one.room is not None and len(long_one.room) == 200
     assert counts(report)[("changed", "titles cut to 2,000 characters")] == 1
     assert counts(report)[("changed", "places (LOCATION) cut to 200 characters")] == 1
+
+
+def test_vevent_content_with_no_place_in_the_program_is_reported() -> None:
+    text = calendar(
+        vevent(
+            "c", "A talk", "DTSTART:20240101T100000Z",
+            "COMMENT:Bring a laptop\nDTSTAMP:20231201T000000Z\nBEGIN:VALARM\nACTION:DISPLAY\n"
+            "TRIGGER:-PT10M\nEND:VALARM",
+        ),
+        header="X-WR-CALNAME:Example Con\nBEGIN:VTODO\nUID:t\nSUMMARY:Print badges\nEND:VTODO",
+    )  # fmt: skip
+    report = ImportReport("x.ics")
+    assert len(parse(text, "x.ics", ImportOptions(), report).entries) == 1
+    items = {(action, what): (n, examples) for action, what, n, examples in report.items()}
+    comment = (
+        "dropped",
+        "values of the VEVENT property COMMENT (a program entry has no place for it)",
+    )
+    assert items[comment] == (1, [(line_of(text, "COMMENT"), "")])
+    assert items[("dropped", "VTODO components (only VEVENTs are read)")][0] == 1
+    assert not any("DTSTAMP" in what or "VALARM" in what for _, what in items)

@@ -57,6 +57,7 @@ from bot.program.importers.frab import (
 )
 from bot.program.importers.kinds import KindMapper, parse_kind_map
 from bot.program.importers.report import (
+    EXAMPLES,
     IdKey,
     ImportReport,
     assign_ids,
@@ -77,6 +78,16 @@ _MAX_OCCURRENCES = 1000
 
 #: Calendar-level properties the import reads; every other one is left out of the parse.
 _CALENDAR_PROPS = frozenset({"VERSION", "X-WR-CALNAME", "NAME", "X-WR-TIMEZONE"})
+
+#: VEVENT properties that only keep the calendar's books: not content, not reported.
+_BOOKKEEPING = frozenset(
+    {
+        "DTSTAMP", "CREATED", "LAST-MODIFIED", "SEQUENCE", "TRANSP", "CLASS", "PRIORITY",
+        "X-MICROSOFT-CDO-BUSYSTATUS", "X-MICROSOFT-CDO-INTENDEDSTATUS", "X-MICROSOFT-CDO-ALLDAYEVENT",
+        "X-MICROSOFT-CDO-IMPORTANCE", "X-MICROSOFT-CDO-INSTTYPE", "X-MICROSOFT-DISALLOW-COUNTER",
+        "X-MOZ-GENERATION", "X-MOZ-LASTACK", "X-APPLE-TRAVEL-ADVISORY-BEHAVIOR", "X-LIC-ERROR",
+    }
+)  # fmt: skip
 
 #: VEVENT properties the import reads.
 _USED = frozenset(
@@ -117,6 +128,7 @@ class _Scan:
     vevents: list[_Component]
     needed: str  # the content lines icalendar is given
     skipped: Counter[str]  # components left out, by name
+    unread: dict[str, list[int]]  # VEVENT properties with content the program has no place for
 
 
 # RFC 5545 3.1: name *(";" param) ":" value, where a param value may be quoted.
@@ -148,6 +160,7 @@ def _scan(text: str, source: str) -> _Scan:
     vevents: list[_Component] = []
     needed: list[str] = []
     skipped: Counter[str] = Counter()
+    unread: dict[str, list[int]] = {}  # VEVENT properties with content, by name: their lines
     # Depth inside a component that is left out (a VALARM, a VTODO): 0 when not inside one.
     skipping = 0
 
@@ -217,6 +230,8 @@ def _scan(text: str, source: str) -> _Scan:
                 or owner not in ("VCALENDAR", "VEVENT")
             ):
                 needed.append(line)
+            elif owner == "VEVENT" and name not in _BOOKKEEPING and value.strip():
+                unread.setdefault(name, []).append(number)
         elif name != "X-COMMENT":
             # icalendar tolerates X-COMMENT after the calendar, and so do we.
             fail(f"{name} is outside BEGIN:VCALENDAR ... END:VCALENDAR", number)
@@ -232,7 +247,7 @@ def _scan(text: str, source: str) -> _Scan:
             f"END:{innermost.name}",
             innermost.line,
         )
-    return _Scan(calendar, vevents, "\r\n".join(needed) + "\r\n", skipped)
+    return _Scan(calendar, vevents, "\r\n".join(needed) + "\r\n", skipped, unread)
 
 
 @dataclass
@@ -324,6 +339,11 @@ def parse(
     scan = _scan(text, source)
     for name, count in sorted(scan.skipped.items()):
         report.dropped(f"{name} components (only VEVENTs are read)", count=count)
+    for name, lines in scan.unread.items():
+        what = f"values of the VEVENT property {name} (a program entry has no place for it)"
+        for line in lines[:EXAMPLES]:
+            report.dropped(what, where=line, count=0)
+        report.dropped(what, count=len(lines))
     calendar = _load(scan.needed, source, scan)
 
     check_option_zone(options.tz, "--tz", source)

@@ -158,3 +158,25 @@ def test_virtual_site_cut_inside_its_last_section(
     assert code == 1
     assert "cut off" in one_line_error(err)
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name", "first", "last"),
+    [
+        ("frab", "frab-36c3-everything.schedule.json", "2019-12-27", "2019-12-31"),
+        ("frab", "pretalx-rc3.schedule.json", "2020-12-27", "2020-12-30"),
+        ("ics", "pyconus2025-all_events.ics", "2025-05-14", "2025-05-19"),
+        ("ics", "pyconuk2015.ics", "2015-09-18", "2015-09-21"),
+    ],
+)
+def test_several_days_give_the_workshop_its_end_date(
+    tmp_path: Path, fmt: str, name: str, first: str, last: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "program.yaml"
+    assert main(["import", fmt, str(CORPORA / name), "-o", str(out)]) == 0
+    workshop = load_program(out).workshop
+    assert (workshop.date.isoformat(), workshop.last_date.isoformat()) == (first, last)
+    capsys.readouterr()
+    # So validating the imported file warns of no entry off the workshop's dates.
+    assert main(["validate", str(out)]) == 0
+    assert "warning" not in capsys.readouterr().err

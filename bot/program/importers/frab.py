@@ -36,6 +36,7 @@ from bot.program.importers.report import (
     Where,
     assign_ids,
     clean_value,
+    last_day,
     prepare_text,
 )
 from bot.program.model import (
@@ -385,6 +386,7 @@ def build_program(
             venue=options.venue or "",
             timezone=zone,
             date=workshop_date,
+            end_date=last_day([e.start for e in entries], ZoneInfo(zone), workshop_date),
             links=options.links,
         )
     except ValidationError as exc:

@@ -62,6 +62,7 @@ from bot.program.importers.report import (
     ImportReport,
     assign_ids,
     clean_value,
+    last_day,
     prepare_text,
 )
 from bot.program.model import Entry, Program, Workshop, slugify, sort_entries
@@ -427,6 +428,7 @@ def parse(
             venue=options.venue or "",
             timezone=zone,
             date=workshop_date,
+            end_date=last_day([e.start for e in entries], ZoneInfo(zone), workshop_date),
             links=options.links,
         )
     except ValidationError as exc:

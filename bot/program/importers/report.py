@@ -11,8 +11,9 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from itertools import islice
+from zoneinfo import ZoneInfo
 
 from bot.errors import ProgramError
 from bot.program.model import slugify
@@ -149,6 +150,12 @@ def clean_value(value: str, report: ImportReport, where: Where = None) -> str:
     found = _CONTROL.findall(value)
     report.changed(_CONTROL_WHAT, _control_name(found[0]), where, count=len(found))
     return _CONTROL.sub("", value)
+
+
+def last_day(starts: list[datetime], zone: ZoneInfo, first: date) -> date | None:
+    """The workshop's ``end_date``: the last venue day an entry starts on, when after ``first``."""
+    last = max(start.astimezone(zone).date() for start in starts)
+    return last if last > first else None
 
 
 def make_id(prefix: str, key: str, suffix: str = "", limit: int = 100) -> str:

@@ -173,6 +173,10 @@ def test_pycon_us_speakers_kinds_and_titles() -> None:
     assert keynote.people == ("Cory Doctorow",)
     two = next(e for e in program.entries if e.people[:1] == ("Sam Gross",))
     assert two.people == ("Sam Gross", "Neil Mitchell")
+    # A list in a biography ("* Algorithms and optimizations") is not a speaker.
+    alone = next(e for e in program.entries if e.people[:1] == ("Daniel Anderson",))
+    assert alone.people == ("Daniel Anderson",)
+    assert all(name[0].isalpha() for e in program.entries for name in e.people)
     assert not any(e.title.startswith("[") for e in program.entries)
     # SUMMARY:[plenary] [Job Fair and Community Showcase](https://us.pycon.org/2025/events/…)
     fair = next(e for e in program.entries if e.title == "Job Fair and Community Showcase")

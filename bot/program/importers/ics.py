@@ -806,20 +806,28 @@ def _looks_like_name(text: str) -> bool:
 
 
 def _description_speakers(description: str) -> list[str]:
-    """Names under a "Speakers:" line (PyCon US: each name, then its biography in HTML)."""
+    """Names under a "Speakers:" line (PyCon US: each name on its own line, then its biography
+    in HTML; a name follows the heading or the end of the previous biography)."""
     match = _SPEAKERS_BLOCK.search(description)
     if match is None:
         return []
     names: list[str] = []
+    expect_name = True
     for line in match[1].split("\n"):
         line = line.strip()
-        if not line or line.startswith("<") or len(line) > 80 or len(line.split()) > 8:
+        if not line:
+            expect_name = True
             continue
-        if line.endswith((".", "!", "?", ":", ">")):
+        if expect_name and _SPEAKER_LINE.match(line) and len(line.split()) <= 8:
+            if line not in names:
+                names.append(line)
+            expect_name = False
             continue
-        if line not in names:
-            names.append(line)
+        expect_name = line.endswith("</p>")
     return names
+
+
+_SPEAKER_LINE = re.compile(r"^[^\W\d_][^<>]{0,78}[^\s.!?:;,<>]$")
 
 
 _BY_SPEAKER = re.compile(

@@ -315,3 +315,14 @@ def test_vevent_content_with_no_place_in_the_program_is_reported() -> None:
     assert items[comment] == (1, [(line_of(text, "COMMENT"), "")])
     assert items[("dropped", "VTODO components (only VEVENTs are read)")][0] == 1
     assert not any("DTSTAMP" in what or "VALARM" in what for _, what in items)
+
+
+def test_kind_map_applies_to_categories_and_title_tags() -> None:
+    options = ImportOptions(kind_map=(("informational", "announcement"), ("charla", "talk_es")))
+    report = ImportReport(PYCONUS)
+    program = parse(corpus(PYCONUS), PYCONUS, options, report)
+    swag = next(e for e in program.entries if e.title == "Swag Pickup Closes")
+    assert swag.kind == "announcement"
+    kinds = {e.kind for e in program.entries}
+    assert {"announcement", "talk_es"} <= kinds
+    assert not any("'informational'" in what for _, what, _, _ in report.items())

@@ -269,3 +269,10 @@ def test_too_long_values_are_cut_and_reported() -> None:
     assert counts(report)[("changed", "titles cut to 2,000 characters")] == 1
     assert counts(report)[("changed", "abstracts (with description) cut to 20,000 characters")] == 1
     assert counts(report)[("changed", "room names cut to 200 characters")] == 1
+
+
+def test_a_frab_file_given_as_schedule2_is_read_as_frab() -> None:
+    report = ImportReport(CAMP)
+    program = get_importer("schedule2")(corpus(CAMP), CAMP, ImportOptions(), report)
+    assert len(program.entries) == 79
+    assert counts(report)[("kept", "file in the frab schedule.json format, read as such")] == 1

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-TIMESTAMP = re.compile(r"<t:(-?\d+)(?::([tTdDfFR]))?>")
+TIMESTAMP = re.compile(r"<t:(-?\d+)(?::([tTdDfFsSR]))?>")
 USER_REF = re.compile(r"<@!?(\d+)>")
 ROLE_REF = re.compile(r"<@&(\d+)>")
 CHANNEL_REF = re.compile(r"<#(\d+)>")
@@ -41,21 +41,36 @@ def _relative(moment: dt.datetime, now: dt.datetime) -> str:
 def format_timestamp(
     seconds: int, style: str = "f", *, tz: dt.tzinfo = dt.UTC, now: dt.datetime | None = None
 ) -> str:
-    """Discord's ``<t:seconds:style>`` as a Discord client in ``tz`` would show it (24-hour clock)."""
+    """Discord's ``<t:seconds:style>`` as a Discord client in ``tz`` shows it.
+
+    The client's language is English (UK), 24-hour clock; the styles are those of Discord's
+    reference (developers/reference#message-formatting-timestamp-styles): ``t`` 16:20,
+    ``T`` 16:20:30, ``d`` 20/04/2021, ``D`` 20 April 2021, ``f`` (the default) 20 April 2021
+    at 16:20, ``F`` Tuesday, 20 April 2021 at 16:20, ``s`` 20/04/2021, 16:20, ``S``
+    20/04/2021, 16:20:30, and ``R`` relative to ``now`` (the reader's clock; the wall clock
+    when not given), e.g. "in 5 minutes" or "2 months ago".
+    """
     moment = dt.datetime.fromtimestamp(seconds, tz)
+    short_time = moment.strftime("%H:%M")
+    short_date = moment.strftime("%d/%m/%Y")
+    long_date = f"{moment.day} {moment.strftime('%B %Y')}"
     if style == "t":
-        return moment.strftime("%H:%M")
+        return short_time
     if style == "T":
         return moment.strftime("%H:%M:%S")
     if style == "d":
-        return moment.strftime("%Y-%m-%d")
+        return short_date
     if style == "D":
-        return f"{moment.day} {moment.strftime('%B %Y')}"
+        return long_date
     if style == "F":
-        return f"{moment.strftime('%A')}, {moment.day} {moment.strftime('%B %Y %H:%M')}"
+        return f"{moment.strftime('%A')}, {long_date} at {short_time}"
+    if style == "s":
+        return f"{short_date}, {short_time}"
+    if style == "S":
+        return f"{short_date}, {moment.strftime('%H:%M:%S')}"
     if style == "R":
         return _relative(moment, now or dt.datetime.now(dt.UTC))
-    return f"{moment.day} {moment.strftime('%B %Y %H:%M')}"
+    return f"{long_date} at {short_time}"
 
 
 def render_inline(

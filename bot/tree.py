@@ -83,6 +83,16 @@ def user_message(error: app_commands.AppCommandError) -> str | None:
     return None
 
 
+async def acknowledge(interaction: discord.Interaction, *, ephemeral: bool = True) -> None:
+    """Answer Discord now ("thinking…"); the answer follows with ``interaction.followup``.
+
+    For whatever writes before it answers: a write may wait for the database (SQLite waits up
+    to its 30 s busy timeout for another writer) and Discord waits only 3 s for a first answer.
+    """
+    if not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+
+
 async def reply_ephemeral(interaction: discord.Interaction, text: str) -> None:
     """Answer, or follow up when the interaction was already answered or deferred."""
     # An error may quote what the user typed, and Discord allows 6,000 characters in an option.

@@ -30,7 +30,7 @@ from bot.services.guild_config import (
 )
 from bot.services.program import ProgramService
 from bot.services.timeparse import parse_when
-from bot.tree import APOLOGY, expected_answer, reply_ephemeral
+from bot.tree import APOLOGY, acknowledge, expected_answer, reply_ephemeral
 from bot.ui.format import discord_ts, venue_time
 from bot.ui.text import CHOICE_NAME_MAX, trim
 
@@ -238,6 +238,7 @@ class Announce(commands.Cog):
         guild_id = target.guild.id
 
         async def submit(answer: discord.Interaction, text: str) -> None:
+            await acknowledge(answer)
             item = await self.custom.schedule(
                 guild_id,
                 target.id,
@@ -246,7 +247,7 @@ class Announce(commands.Cog):
                 by=answer.user.id,
                 role_id=role_id,
             )
-            await answer.response.send_message(
+            await answer.followup.send(
                 f"📣 Posting announcement #{item.id} {self._where(target.id, role_id)} now.",
                 ephemeral=True,
             )
@@ -290,10 +291,12 @@ class Announce(commands.Cog):
                     raise UserFacingError(
                         "That time passed while you were deciding: run `/announce at` again."
                     )
+                # The write may wait for the database: acknowledge the press first.
+                await press.response.defer()
                 item = await self.custom.schedule(
                     guild_id, target.id, text, due_at=due_at, by=press.user.id, role_id=role_id
                 )
-                await press.response.edit_message(
+                await press.edit_original_response(
                     content=(
                         f"🗓️ Scheduled: announcement #{item.id} {self._where(target.id, role_id)}"
                         f" at {self._when(due_at)}. `/announce cancel {item.id}` stops it."
@@ -331,9 +334,11 @@ class Announce(commands.Cog):
     @announce.command(name="list", description="Announcements waiting to be posted")
     async def list_pending(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
+        # Listing records the outcome of announcements posted since (a write).
+        await acknowledge(interaction)
         items = await self.custom.pending(interaction.guild_id)
         if not items:
-            await interaction.response.send_message(
+            await interaction.followup.send(
                 "No announcements are waiting. Schedule one with `/announce at`.", ephemeral=True
             )
             return
@@ -344,14 +349,15 @@ class Announce(commands.Cog):
                 lines.append("… (more not shown)")
                 break
             lines.append(line)
-        await interaction.response.send_message("\n".join(lines), ephemeral=True)
+        await interaction.followup.send("\n".join(lines), ephemeral=True)
 
     @announce.command(name="cancel", description="Stop an announcement before it is posted")
     @app_commands.describe(announcement="Its number (see /announce list)")
     async def cancel(self, interaction: discord.Interaction, announcement: int) -> None:
         assert interaction.guild_id is not None
+        await acknowledge(interaction)
         item = await self.custom.cancel(interaction.guild_id, announcement)
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"Cancelled announcement #{item.id} (it was due {discord_ts(item.due_at, 'R')}).",
             ephemeral=True,
         )

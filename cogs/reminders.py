@@ -6,6 +6,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -38,6 +39,10 @@ OPEN_DMS_HELP = (
     "I couldn't send you a DM, so I can't deliver reminders yet. Your reminder is saved: to "
     "receive it, open this server's menu → **Privacy Settings** → turn on **Direct Messages**, "
     "then try `/remind list`."
+)
+
+CONFIRMATION_NOT_SENT = (
+    "(Discord would not take my confirmation DM just now; your reminder is saved all the same.)"
 )
 
 Lead = app_commands.Range[int, 0, MAX_LEAD]
@@ -100,15 +105,29 @@ class Reminders(commands.Cog):
             self._tokens = {entry_token(i): i for i in self.program.snapshot.by_id}
         return self._tokens
 
-    async def _confirm_by_dm(self, user_id: int, text: str) -> bool:
-        """DM the user; False if their DMs are closed (the subscription stays)."""
+    async def _confirm_by_dm(self, user_id: int, text: str) -> str | None:
+        """DM the user; if that fails, the note to add to the answer (the subscription stays).
+
+        Only Discord's 50007 means the user's DMs are closed. Anything else (429s or 5xx past
+        discord.py's retries, a timeout, a dropped connection) is Discord being unable to take
+        it now: the reminder itself is sent later by the engine, which retries.
+        """
         try:
             await self.outbox.send_dm(user_id, content=text)
         except discord.Forbidden as exc:
             if exc.code == CANNOT_DM:
-                return False
-            raise
-        return True
+                return OPEN_DMS_HELP
+            why = f"forbidden ({exc.code})"
+        except discord.RateLimited as exc:
+            why = f"rate limited ({exc.retry_after:.1f} s)"
+        except discord.HTTPException as exc:
+            why = f"HTTP {exc.status} ({exc.code})"
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            why = f"{type(exc).__name__}: {exc}"
+        else:
+            return None
+        log.warning("could not send user %s their first-reminder DM: %s", user_id, why)
+        return CONFIRMATION_NOT_SENT
 
     async def _subscribe(
         self, interaction: discord.Interaction, talk: Talk, minutes_before: int
@@ -125,20 +144,21 @@ class Reminders(commands.Cog):
                 f"I'll remind you of “{talk.title}” by DM {lead}: at {self._when(result.due_at)}."
             )
         if result.first_ever:
-            ok = await self._confirm_by_dm(
+            note = await self._confirm_by_dm(
                 interaction.user.id,
                 f"Hi! I'll send your workshop reminders here. First one: “{talk.title}”, "
                 f"at {self._when(result.due_at)}. `/remind list` shows them all.",
             )
-            if not ok:
-                text += "\n\n" + OPEN_DMS_HELP
+            if note is not None:
+                text += "\n\n" + note
         return trim(text, 2000)
 
     # -- the buttons -----------------------------------------------------------------------------
 
     async def toggle(self, interaction: discord.Interaction, token: str, on: bool) -> None:
         talk = self._resolve(token)
-        # The first subscription DMs a confirmation: answer Discord within its 3 s first.
+        # Answer Discord within its 3 s first: the write may wait for the database (SQLite's
+        # busy timeout is 30 s), and the first subscription DMs a confirmation.
         await interaction.response.defer(ephemeral=True, thinking=True)
         if on:
             text = await self._subscribe(interaction, talk, DEFAULT_LEAD)
@@ -149,6 +169,9 @@ class Reminders(commands.Cog):
         await interaction.followup.send(text, ephemeral=True)
 
     async def stop_all(self, interaction: discord.Interaction) -> None:
+        ephemeral = interaction.guild_id is not None
+        # A write may wait for the database (SQLite's busy timeout is 30 s): answer Discord first.
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         count = await self.reminders.off(interaction.user.id)
         self.engine.poke()
         text = (
@@ -156,7 +179,7 @@ class Reminders(commands.Cog):
             if count
             else "You have no reminders left."
         )
-        await interaction.response.send_message(text, ephemeral=interaction.guild_id is not None)
+        await interaction.followup.send(text, ephemeral=ephemeral)
 
     # -- /remind ---------------------------------------------------------------------------------
 
@@ -207,13 +230,13 @@ class Reminders(commands.Cog):
             f"including ones added later ({result.added} upcoming now)."
         )
         if result.first_ever:
-            ok = await self._confirm_by_dm(
+            note = await self._confirm_by_dm(
                 interaction.user.id,
                 f"Hi! I'll send your workshop reminders here: every {label.lower()}, "
                 f"{minutes_before} min before.",
             )
-            if not ok:
-                text += "\n\n" + OPEN_DMS_HELP
+            if note is not None:
+                text += "\n\n" + note
         await interaction.followup.send(text, ephemeral=True)
 
     @remind_kind.autocomplete("kind")
@@ -269,11 +292,10 @@ class Reminders(commands.Cog):
     @app_commands.describe(talk="The talk (start typing)")
     async def remind_cancel(self, interaction: discord.Interaction, talk: str) -> None:
         found = self._resolve(talk)
+        await interaction.response.defer(ephemeral=True, thinking=True)
         cancelled = await self.reminders.cancel(interaction.user.id, found.id)
         self.engine.poke()
-        await interaction.response.send_message(
-            f"OK, no reminder for “{cancelled.title}”.", ephemeral=True
-        )
+        await interaction.followup.send(f"OK, no reminder for “{cancelled.title}”.", ephemeral=True)
 
     @remind_cancel.autocomplete("talk")
     async def _my_talks(
@@ -291,9 +313,10 @@ class Reminders(commands.Cog):
 
     @remind.command(name="off", description="Stop all your reminders")
     async def remind_off(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         count = await self.reminders.off(interaction.user.id)
         self.engine.poke()
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"Done: {count} reminder{'s' if count != 1 else ''} cancelled."
             if count
             else "You had no reminders.",

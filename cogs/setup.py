@@ -26,6 +26,7 @@ from bot.services.guild_config import MAX_LEAD, GuildConfigService, ServerConfig
 from bot.services.program import ProgramService
 from bot.services.schedule import ScheduleService
 from bot.timing import DeliveryEngine
+from bot.tree import acknowledge
 from bot.ui.format import discord_ts
 from bot.ui.text import CHOICE_NAME_MAX, trim
 
@@ -176,6 +177,7 @@ class Setup(commands.Cog):
         chosen = self._check_kind(kind)
         if channel is not None:
             require_can_post(channel)
+        await acknowledge(interaction)
         await self.guild_config.set_channel(
             interaction.guild.id,
             chosen,
@@ -193,7 +195,7 @@ class Setup(commands.Cog):
             text = f"OK: {what.lower() if chosen is None else what} {fallback}."
         else:
             text = f"OK: {what} will be announced in {channel.mention}."
-        await interaction.response.send_message(text, ephemeral=True)
+        await interaction.followup.send(text, ephemeral=True)
 
     @channel.autocomplete("kind")
     async def _kind_choices(
@@ -218,6 +220,7 @@ class Setup(commands.Cog):
         assert interaction.guild is not None
         if channel is not None:
             require_can_post(channel)
+        await acknowledge(interaction)
         await self.guild_config.set_board(
             interaction.guild.id, channel.id if channel else None, by=interaction.user.id
         )
@@ -229,7 +232,7 @@ class Setup(commands.Cog):
                 "that channel. It will be posted and kept up to date, and pinned once you allow "
                 "it for my role."
             )
-        await interaction.response.send_message(text, ephemeral=True)
+        await interaction.followup.send(text, ephemeral=True)
 
     @config.command(name="organizer-role", description="Members with this role are organizers")
     @app_commands.describe(role="The role (leave out: only members with Manage Server)")
@@ -239,6 +242,7 @@ class Setup(commands.Cog):
         assert interaction.guild is not None
         if role is not None and role.is_default():
             raise UserFacingError("@everyone can't be the organizer role: pick a role.")
+        await acknowledge(interaction)
         await self.guild_config.set_organizer_role(
             interaction.guild.id, role.id if role else None, by=interaction.user.id
         )
@@ -251,7 +255,7 @@ class Setup(commands.Cog):
                 "organizer commands once you allow the role for this app: Server Settings → "
                 "Integrations → this bot → the commands (/setup, /announce, /status, /program)."
             )
-        await interaction.response.send_message(text, ephemeral=True)
+        await interaction.followup.send(text, ephemeral=True)
 
     @config.command(name="mention-role", description="The role to ping when a session starts")
     @app_commands.describe(role="The role (leave out to ping nobody)")
@@ -261,6 +265,7 @@ class Setup(commands.Cog):
         assert interaction.guild is not None
         if role is not None:
             require_pingable(interaction.guild, role)
+        await acknowledge(interaction)
         await self.guild_config.set_mention_role(
             interaction.guild.id, role.id if role else None, by=interaction.user.id
         )
@@ -270,16 +275,17 @@ class Setup(commands.Cog):
             if role
             else "OK: session starts ping nobody."
         )
-        await interaction.response.send_message(text, ephemeral=True)
+        await interaction.followup.send(text, ephemeral=True)
 
     @config.command(name="breaks", description="Whether breaks are announced too")
     @app_commands.describe(announce="True to announce breaks")
     async def breaks(self, interaction: discord.Interaction, announce: bool) -> None:
         assert interaction.guild is not None
+        await acknowledge(interaction)
         await self.guild_config.set_breaks(interaction.guild.id, announce, by=interaction.user.id)
         self._replan()
         text = "OK: breaks are announced." if announce else "OK: breaks are not announced."
-        await interaction.response.send_message(text, ephemeral=True)
+        await interaction.followup.send(text, ephemeral=True)
 
     @config.command(name="lead", description="How many minutes before the start to announce")
     @app_commands.describe(minutes="0-60 (0: at the start)")
@@ -287,6 +293,7 @@ class Setup(commands.Cog):
         self, interaction: discord.Interaction, minutes: app_commands.Range[int, 0, MAX_LEAD]
     ) -> None:
         assert interaction.guild is not None
+        await acknowledge(interaction)
         await self.guild_config.set_lead(interaction.guild.id, minutes, by=interaction.user.id)
         self._replan()
         text = (
@@ -294,7 +301,7 @@ class Setup(commands.Cog):
             if minutes == 0
             else f"OK: sessions are announced {minutes} min before they start."
         )
-        await interaction.response.send_message(text, ephemeral=True)
+        await interaction.followup.send(text, ephemeral=True)
 
     @config.command(name="show", description="This server's whole configuration")
     async def show(self, interaction: discord.Interaction) -> None:
@@ -376,11 +383,12 @@ class Setup(commands.Cog):
                     f"It has: {', '.join(sorted(known))}."
                 )
             chosen = words
+        await acknowledge(interaction)
         config = await self.guild_config.set_event_kinds(
             interaction.guild.id, chosen, by=interaction.user.id
         )
         names = ", ".join(kind_label(k) for k in config.event_kinds)
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"OK: Discord events will be made for {names}. Run `/setup events sync` to apply.",
             ephemeral=True,
         )

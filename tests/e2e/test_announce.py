@@ -35,8 +35,8 @@ def text_input(result: InteractionResult) -> dict[str, Any]:
     return found[0]
 
 
-async def write(result: InteractionResult, text: str) -> InteractionResult:
-    return await result.submit_modal({text_input(result)["custom_id"]: text})
+async def write(result: InteractionResult, text: str, **kwargs: Any) -> InteractionResult:
+    return await result.submit_modal({text_input(result)["custom_id"]: text}, **kwargs)
 
 
 async def schedule(

@@ -458,6 +458,13 @@ class DiscordSimulator:
         if route.auth == "bot" and request.headers.get(hdrs.AUTHORIZATION) != f"Bot {self.token}":
             self.stats.invalid_requests += 1
             return _json(401, {"message": "401: Unauthorized", "code": 0})
+        slow = self.faults.pick(request.method, route.template, ("hang", "error_after"))
+        if slow is not None and slow.kind == "hang":
+            await asyncio.sleep(slow.delay)
+            if not slow.serve:
+                self.stats.server_errors += 1
+                reason = REASONS.get(slow.status, "Server Error")
+                return _json(slow.status, {"message": f"{slow.status}: {reason}", "code": 0})
         refused = self._faults_and_limits(route, params, key)
         if isinstance(refused, web.Response):
             return refused
@@ -477,6 +484,10 @@ class DiscordSimulator:
         except Exception:
             self.problem(f"simulator crashed on {request.method} {path}:\n{traceback.format_exc()}")
             reply = Reply(500, {"message": "500: Internal Server Error", "code": 0})
+        if slow is not None and slow.kind == "error_after":
+            self.stats.server_errors += 1
+            reason = REASONS.get(slow.status, "Server Error")
+            return _json(slow.status, {"message": f"{slow.status}: {reason}", "code": 0})
         return self._finish(route, path, reply, refused)
 
     def _faults_and_limits(

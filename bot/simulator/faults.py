@@ -28,6 +28,8 @@ class Fault:
     cancelled: bool = False
     delay: float = 0.0  # "hang": seconds before the request is served (or refused)
     serve: bool = True  # "hang": then serve it (True) or answer ``status`` without serving
+    code: int = 0  # "error": Discord's JSON error code in the answer's body
+    message: str | None = None  # "error": its message (default: "<status>: <reason>")
 
     @property
     def active(self) -> bool:
@@ -69,8 +71,14 @@ class Faults:
         duration: float | None = None,
         count: int | None = None,
         route: str | None = None,
+        code: int = 0,
+        message: str | None = None,
     ) -> Fault:
-        """Answer matching requests with ``status`` (and a JSON body) instead of serving them."""
+        """Answer matching requests with ``status`` (and a JSON body) instead of serving them.
+
+        ``code`` and ``message`` make it one of Discord's own refusals, e.g. ``403, code=50278,
+        message="Cannot send messages to this user due to having no mutual guilds"``.
+        """
         if duration is None and count is None:
             duration = 60.0
         fault = Fault(
@@ -80,6 +88,8 @@ class Faults:
             count=count,
             until=None if duration is None else time.monotonic() + duration,
             route=route,
+            code=code,
+            message=message,
         )
         self.rules.append(fault)
         return fault

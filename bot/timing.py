@@ -158,6 +158,7 @@ class EngineStats:
     skipped: int = 0
     failed: int = 0
     retried: int = 0
+    passes: int = 0
     next_due: datetime | None = None
     last_error: str | None = None
 
@@ -205,7 +206,10 @@ class DeliveryEngine:
         # in flight, or a dead one's): the engine looks again then, whatever kind it is.
         self._lease_wake: float | None = None
         self._helpers: list[asyncio.Task[None]] = []
+        # This machine's clocks (replaceable in tests: a machine whose clock is off, a jump).
         self._wall: Callable[[], float] = time.time
+        self.wall_check_every = 5.0  # seconds
+        self._utcnow: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.stats = EngineStats()
         self._scheduler: AsyncIOScheduler | None = None
         self._running = False
@@ -353,6 +357,7 @@ class DeliveryEngine:
             ENGINE_TRAFFIC.reset(traffic)
 
     async def _process_due(self) -> datetime | None:
+        self.stats.passes += 1
         await self._sync_db_clock()
         await self._record_held()
         retry_soon = False
@@ -748,7 +753,7 @@ class DeliveryEngine:
         return f"{self.worker_id}:{next(self._claim_numbers)}"
 
     def _db_now(self) -> datetime:
-        return datetime.now(UTC) + self._skew
+        return self._utcnow() + self._skew
 
     def _takeable(self) -> Any:
         """Rows this process may claim: never tried, to be retried, or a claim whose lease ran
@@ -766,10 +771,10 @@ class DeliveryEngine:
         if self._dialect != "postgresql":
             return
         async with self._sessions() as s:
-            before = datetime.now(UTC)
+            before = self._utcnow()
             db_now = await s.scalar(text("SELECT clock_timestamp()"))
-            after = datetime.now(UTC)
-        if isinstance(db_now, datetime):
+            after = self._utcnow()
+        if db_now is not None:
             self._skew = db_now.astimezone(UTC) - (before + (after - before) / 2)
 
     async def _insert_once(self, **values: Any) -> bool:
@@ -857,12 +862,12 @@ class DeliveryEngine:
             return None
         return max(0.0, (oldest + self.lease - now).total_seconds()) + 0.05
 
-    async def _watch_wall_clock(self, every: float = 5.0, tolerance: float = 2.0) -> None:
+    async def _watch_wall_clock(self, tolerance: float = 2.0) -> None:
         """Look again at once after the wall clock jumps (suspend and resume, an NTP step):
         a timer armed before the jump would otherwise sleep out its old delay."""
         offset = self._wall() - time.monotonic()
         while True:
-            await asyncio.sleep(every)
+            await asyncio.sleep(self.wall_check_every)
             now_offset = self._wall() - time.monotonic()
             if abs(now_offset - offset) > tolerance:
                 log.warning(

@@ -9,7 +9,9 @@ through the local Discord and the real discord.py:
 3. a fan-out of one keynote's reminders against Discord's real rate limits (bench/fanout.py);
 4. restoring the timers in a new process, 100,000 pending reminders or none, beside the naive
    one-job-per-reminder design (bench/restore.py);
-5. the bot process's memory (bench/botproc.py, bench/memory.py).
+5. the bot process's memory (bench/botproc.py, bench/memory.py);
+6. a 10,000-entry program file written, parsed, digested, loaded at start-up and reloaded,
+   with the longest event-loop stall during the reload (bench/reload.py).
 
 It prints one table (every figure, its target, whether it is met) and writes the same to
 bench/results.json. ``--quick`` is for development: fewer calls, a 1,000-user fan-out.
@@ -42,6 +44,7 @@ from bot.program.model import Program
 from bot.settings import PROJECT_ROOT
 
 from . import fanout, latency, memory
+from . import reload as program_file
 from .programs import (
     DAY_HOURS,
     DAY_START,
@@ -64,6 +67,9 @@ RESTORE_EXTRA_S = 2.0
 PEAK_RSS_MB = 150.0
 RSS_RATIO = 2.0
 PENDING = 100_000
+PARSE_LIMIT_S = 3.0
+DIGEST_LIMIT_S = 1.0
+STALL_LIMIT_S = 0.1
 PER_USER = 10
 
 log = logging.getLogger("bench")
@@ -534,6 +540,46 @@ async def bench_memory(
         )
 
 
+# -- 6: the program file --------------------------------------------------------------------------
+
+
+async def bench_program_file(
+    report: Report, subject: Subject, work: Path, repeats: int, details: dict[str, Any]
+) -> None:
+    """The real path of a program file (no digest patched out): see bench/reload.py."""
+    size = f"{len(subject.program.entries):,}"
+    run = await program_file.measure(
+        subject.program, work, subject.day[0] - timedelta(days=7), runs=repeats
+    )
+    details["program file"] = run
+    report.add(f"program file: write {size} entries ({run['file_mb']:.1f} MB)", run["write_s"], "s")
+    report.add(
+        f"program file: parse {size} entries (load_program)",
+        run["parse_s"],
+        "s",
+        f"< {PARSE_LIMIT_S:g} s",
+        lambda v: v < PARSE_LIMIT_S,
+    )
+    report.add(
+        f"program file: digest of {size} entries (program_digest)",
+        run["digest_s"],
+        "s",
+        f"< {DIGEST_LIMIT_S:g} s",
+        lambda v: v < DIGEST_LIMIT_S,
+    )
+    report.add(f"start-up with a {size}-entry program file (build_services)", run["startup_s"], "s")
+    report.add(f"/program reload, {size} entries unchanged", run["reload_same_s"], "s")
+    report.add(f"/program reload, {size} entries, 1 % moved", run["reload_moved_s"], "s")
+    for label, key in (("unchanged", "reload_same_stall_s"), ("1 % moved", "reload_moved_stall_s")):
+        report.add(
+            f"longest event-loop stall during /program reload, {size} entries {label}",
+            run[key] * 1000,
+            "ms",
+            f"< {STALL_LIMIT_S * 1000:g} ms",
+            lambda v: v < STALL_LIMIT_S * 1000,
+        )
+
+
 # -- main -----------------------------------------------------------------------------------------
 
 
@@ -574,6 +620,9 @@ async def bench(args: argparse.Namespace) -> tuple[Report, dict[str, Any]]:
                 await bench_memory(
                     report, subjects, pending_db, work, 3 if args.quick else 10, details
                 )
+        if run("program"):
+            with _phase("program file: write, parse, digest, start-up and reload"):
+                await bench_program_file(report, subjects[-1], work, repeats, details)
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -598,7 +647,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, help="calls of each probe per program (500)")
     parser.add_argument("--users", type=int, help="fan-out subscribers (10,000)")
     parser.add_argument(
-        "--only", help="comma-separated phases: latency, fanout, restore, memory (all)"
+        "--only",
+        help="comma-separated phases: latency, fanout, restore, memory, program (all)",
     )
     parser.add_argument(
         "--no-postgres",

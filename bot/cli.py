@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -31,11 +32,36 @@ def _instant(text: str) -> datetime:
     return moment
 
 
+#: The fastest rehearsal: a 12-hour day in about 4 seconds. Faster, timers and the engine's
+#: sleeps lose all meaning (and 1e308 overflows the clock).
+MAX_SPEED = 10_000
+
+
+def _speed(text: str) -> float:
+    try:
+        speed = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number like 60") from None
+    if not math.isfinite(speed) or not 0 < speed <= MAX_SPEED:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a speed: use a number above 0 and at most {MAX_SPEED:,} "
+            "(60 rehearses an hour in a minute)"
+        )
+    return speed
+
+
 def _link(text: str) -> tuple[str, str]:
     title, sep, url = text.partition("=")
     if not sep or not title or not url:
         raise argparse.ArgumentTypeError(f"{text!r} is not TITLE=URL")
     return title, url
+
+
+def _kind_pair(text: str) -> tuple[str, str]:
+    source_type, sep, kind = text.rpartition("=")
+    if not sep or not source_type.strip() or not kind.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not TYPE=KIND, e.g. 'Doppelter Slot=talk'")
+    return source_type.strip(), kind.strip()
 
 
 def _add_clock_options(p: argparse.ArgumentParser) -> None:
@@ -45,7 +71,12 @@ def _add_clock_options(p: argparse.ArgumentParser) -> None:
         metavar="ISO",
         help="rehearse: start the clock at this instant, e.g. 2022-07-23T08:40-04:00",
     )
-    p.add_argument("--speed", type=float, help="rehearse this many times faster than real time")
+    p.add_argument(
+        "--speed",
+        type=_speed,
+        metavar="N",
+        help=f"rehearse N times faster than real time (0 < N <= {MAX_SPEED:,})",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("import", help="turn a published schedule into a program file")
-    p.add_argument("format", choices=["virtual-site", "frab", "ics"])
+    p.add_argument("format", choices=["virtual-site", "frab", "schedule2", "ics"])
     p.add_argument("source", type=Path, help="the schedule file (use - for standard input)")
     p.add_argument("-o", "--output", type=Path, required=True, help="program file to write")
     p.add_argument("--date", type=_date, help="the workshop day, YYYY-MM-DD")
@@ -65,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--acronym", help="workshop acronym, e.g. 'HAET 2022'")
     p.add_argument("--venue", help="where it takes place")
     p.add_argument("--link", type=_link, action="append", default=[], metavar="TITLE=URL")
+    p.add_argument(
+        "--kind-map",
+        type=_kind_pair,
+        action="append",
+        default=[],
+        metavar="TYPE=KIND",
+        help="give events of this source type (e.g. 'Doppelter Slot') this kind (e.g. talk)",
+    )
 
     p = sub.add_parser("validate", help="check a program file")
     p.add_argument("file", type=Path)
@@ -125,15 +164,19 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from bot.program.files import write_program
     from bot.program.importers import ImportOptions, get_importer
+    from bot.program.importers.report import ImportReport
     from bot.program.model import Link
 
     source = "<stdin>" if str(args.source) == "-" else str(args.source)
-    try:
-        text = sys.stdin.read() if source == "<stdin>" else args.source.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ProgramError("no such file", source=source) from None
-    except UnicodeDecodeError as exc:
-        raise ProgramError(f"not UTF-8 text (byte {exc.start})", source=source) from None
+    output: Path = args.output
+    # Checked before reading: a long import must not end in "cannot write there".
+    if output.is_dir():
+        raise ProgramError("is a folder; give the program file to write", source=str(output))
+    if not output.parent.is_dir():
+        raise ProgramError(
+            f"the folder {output.parent} does not exist (create it first)", source=str(output)
+        )
+    text = _read_source(args.source, source)
     options = ImportOptions(
         date=args.date,
         tz=args.tz,
@@ -142,12 +185,38 @@ def _import(args: argparse.Namespace) -> int:
         venue=args.venue,
         venue_tz=args.venue_tz,
         links=tuple(Link(title=t, url=u) for t, u in args.link),
+        kind_map=tuple(args.kind_map),
     )
-    program = get_importer(args.format)(text, source, options)
+    report = ImportReport(source)
+    program = get_importer(args.format)(text, source, options, report)
     # Only a complete, valid program reaches the disk.
-    write_program(program, args.output)
-    print(f"wrote {args.output}: {len(program.entries)} entries of {program.workshop.name}")
+    try:
+        write_program(program, output)
+    except OSError as exc:
+        raise ProgramError(f"cannot write: {exc.strerror or exc}", source=str(output)) from None
+    print(f"wrote {output}: {len(program.entries)} entries of {program.workshop.name}")
+    for line in report.render():
+        print(line)
     return 0
+
+
+def _read_source(path: Path, source: str) -> str:
+    """The source file's text; one line for a file that is missing, empty or not UTF-8."""
+    try:
+        data = sys.stdin.buffer.read() if source == "<stdin>" else path.read_bytes()
+    except FileNotFoundError:
+        raise ProgramError("no such file", source=source) from None
+    except IsADirectoryError:
+        raise ProgramError("is a folder, not a schedule file", source=source) from None
+    except OSError as exc:
+        raise ProgramError(f"cannot read: {exc.strerror or exc}", source=source) from None
+    if not data.strip():
+        raise ProgramError("the file is empty", source=source, line=1)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ProgramError(f"not UTF-8 text (byte {exc.start})", source=source, line=line) from None
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -48,6 +48,38 @@ Submit = Callable[[discord.Interaction, str], Awaitable[None]]
 Check = Callable[[discord.Interaction], Awaitable[None]]
 
 
+def member_permissions(
+    interaction: discord.Interaction, channel: discord.abc.GuildChannel
+) -> discord.Permissions:
+    """The member's own permissions in ``channel``: Discord's own figure where the interaction
+    carries one (its channel, or a channel option it resolved), else computed from the roles and
+    the channel's overwrites as discord.py caches them."""
+    if channel.id == interaction.channel_id:
+        return interaction.permissions
+    data: Any = interaction.data or {}
+    resolved: Any = data.get("resolved") or {}
+    computed = resolved.get("channels", {}).get(str(channel.id), {}).get("permissions")
+    if computed is not None:
+        return discord.Permissions(int(computed))
+    if isinstance(interaction.user, discord.Member):
+        return channel.permissions_for(interaction.user)
+    return discord.Permissions.none()
+
+
+def require_member_can_post(
+    interaction: discord.Interaction, channel: discord.abc.GuildChannel
+) -> None:
+    """Refuse to post where the organizer asking could not post themselves (the bot's
+    permissions are not theirs to borrow)."""
+    perms = member_permissions(interaction, channel)
+    missing = next((label for attr, label in TEXT_POST if not getattr(perms, attr)), None)
+    if missing is not None:
+        raise UserFacingError(
+            f"I only announce where you could post yourself, and you don't have the "
+            f"**{missing}** permission in {channel.mention}."
+        )
+
+
 async def _answer_error(interaction: discord.Interaction, error: Exception, what: str) -> None:
     """A modal's or button's failure, answered as the tree answers commands."""
     text = expected_answer(interaction, error, what)
@@ -195,9 +227,10 @@ class Announce(commands.Cog):
         if not isinstance(target, discord.TextChannel):
             raise UserFacingError("I can only announce in a text channel: pick one with `channel`.")
         require_can_post(target, TEXT_POST)
+        require_member_can_post(interaction, target)
         return target
 
-    def _form_check(self, owner_id: int) -> Check:
+    def _form_check(self, owner_id: int, target: discord.TextChannel) -> Check:
         """Forms and their buttons outlive the command: whoever answers them is checked again."""
 
         async def check(interaction: discord.Interaction) -> None:
@@ -206,6 +239,7 @@ class Announce(commands.Cog):
                 raise UserFacingError(
                     "This form belongs to another organizer: run `/announce` yourself."
                 )
+            require_member_can_post(interaction, target)
 
         return check
 
@@ -257,7 +291,7 @@ class Announce(commands.Cog):
                 f"Announcement in #{target.name}",
                 text_limit(role_id),
                 submit,
-                self._form_check(interaction.user.id),
+                self._form_check(interaction.user.id, target),
             )
         )
 
@@ -286,7 +320,7 @@ class Announce(commands.Cog):
             text = check_text(text, role_id)
 
             async def confirm(press: discord.Interaction) -> None:
-                await self._form_check(answer.user.id)(press)
+                await self._form_check(answer.user.id, target)(press)
                 if due_at < self.clock.now():
                     raise UserFacingError(
                         "That time passed while you were deciding: run `/announce at` again."
@@ -316,7 +350,7 @@ class Announce(commands.Cog):
                 f"Announcement in #{target.name}",
                 text_limit(role_id),
                 submit,
-                self._form_check(interaction.user.id),
+                self._form_check(interaction.user.id, target),
             )
         )
 

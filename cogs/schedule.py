@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import discord
 from discord import app_commands
@@ -14,7 +18,7 @@ from bot.errors import UserFacingError
 from bot.program.model import slugify
 from bot.services.calendar import program_ics
 from bot.services.program import ProgramService, Talk
-from bot.services.schedule import ScheduleService
+from bot.services.schedule import ProgramDay, ScheduleService
 from bot.services.search import SearchService, normalize
 from bot.ui.cards import (
     Block,
@@ -29,6 +33,7 @@ from bot.ui.cards import (
     quoted,
     times_text,
 )
+from bot.ui.format import discord_ts
 from bot.ui.text import CHOICES_MAX
 from bot.ui.views import CardExtras, TalkCards
 
@@ -82,22 +87,87 @@ class Schedule(commands.Cog):
         talks = self.schedule.upcoming(now, count)
         if not talks:
             raise UserFacingError("Nothing else is scheduled: the workshop has ended.")
-        blocks = [
-            Block(
+        blocks = day_headed(
+            talks,
+            workshop.zone,
+            lambda t: Block(
                 entry_block(t, workshop.zone, at=now, posters=len(self.schedule.children(t.id))),
                 t,
-            )
-            for t in talks
-        ]
+            ),
+        )
         pages = listing_pages(f"Next at {workshop.acronym}", blocks)
         await self.cards.send_pages(interaction, pages)
 
-    @group.command(name="day", description="The whole program, session by session")
-    async def day(self, interaction: discord.Interaction) -> None:
+    @group.command(name="day", description="One day of the program, session by session")
+    @app_commands.describe(date="Which day (default: today, or the next day with entries)")
+    async def day(self, interaction: discord.Interaction, date: str | None = None) -> None:
         workshop = self.cards.snapshot().workshop
-        blocks = day_blocks(self.schedule.day(), workshop.zone)
-        title = f"{workshop.acronym} · {workshop.day:%A %d %B %Y}"
-        await self.cards.send_pages(interaction, listing_pages(title, blocks))
+        days = self.schedule.days()
+        if not days:
+            raise UserFacingError("The program has no entries yet.")
+        chosen = (
+            self._resolve_day(date, days)
+            if date is not None and date.strip()
+            else self.schedule.default_day(self.clock.now())
+        )
+        assert chosen is not None
+        blocks = day_blocks(self.schedule.day(chosen.date), workshop.zone)
+        # Embed titles show no Discord timestamps: the date there is the venue's calendar
+        # day, said as such; the intro gives the day's span in the reader's own zone.
+        title = f"{workshop.acronym} · {_long_day(chosen.date)} (venue time)"
+        intro = (
+            f"In your time zone: {discord_ts(chosen.first_start, 'F')} to "
+            f"{discord_ts(chosen.last_end, 'f')}."
+        )
+        if len(days) > 1:
+            others = ", ".join(f"{_short_day(d.date)}" for d in days if d is not chosen)
+            intro = (
+                f"Day {chosen.number} of {len(days)}. {intro}\n"
+                f"Other days (venue time): {others}; pick one with `/schedule day date:`."
+            )
+        await self.cards.send_pages(interaction, listing_pages(title, blocks, intro=intro))
+
+    @day.autocomplete("date")
+    async def _complete_day(self, _interaction: discord.Interaction, current: str) -> Choices:
+        if not self.program.loaded:
+            return []
+        zone = self.cards.snapshot().workshop.zone
+        today = self.clock.now().astimezone(zone).date()
+        wanted = normalize(current)
+        choices = []
+        for day in self.schedule.days():
+            label = f"{_long_day(day.date)} (venue time) · {_entries(day.entries)}"
+            if day.date == today:
+                label += " · today"
+            if not wanted or any(wanted in normalize(alias) for alias in (label, *_aliases(day))):
+                choices.append(
+                    app_commands.Choice(name=choice_name(label), value=day.date.isoformat())
+                )
+        return choices[:CHOICES_MAX]
+
+    def _resolve_day(self, text: str, days: list[ProgramDay]) -> ProgramDay:
+        """The day chosen from the list (an ISO date), or typed: a date, today, a weekday…"""
+        wanted = normalize(text)
+        zone = self.cards.snapshot().workshop.zone
+        today = self.clock.now().astimezone(zone).date()
+        relative = {"today": today, "tomorrow": today + timedelta(days=1)}
+        relative["yesterday"] = today - timedelta(days=1)
+        try:
+            asked: dt.date | None = dt.date.fromisoformat(text.strip())
+        except ValueError:
+            asked = relative.get(wanted)
+        if asked is None:
+            found = [d for d in days if any(wanted == normalize(a) for a in _aliases(d))]
+            found = found or [d for d in days if any(wanted in normalize(a) for a in _aliases(d))]
+            if len(found) == 1:
+                return found[0]
+        else:
+            for day in days:
+                if day.date == asked:
+                    return day
+        listed = ", ".join(_short_day(d.date) for d in days)
+        what = f"on {_long_day(asked)} (venue time)" if asked else f"on {quoted(text, 40)}"
+        raise UserFacingError(f"Nothing is scheduled {what}. The program's days: {listed}.")
 
     @group.command(name="ics", description="The whole program as a calendar file (.ics)")
     async def ics(self, interaction: discord.Interaction) -> None:
@@ -148,7 +218,7 @@ class Schedule(commands.Cog):
         workshop = self.cards.snapshot().workshop
         slug, label = self._resolve_kind(kind)
         talks = self.schedule.by_kind(slug)
-        blocks = [Block(entry_block(t, workshop.zone), t) for t in talks]
+        blocks = day_headed(talks, workshop.zone, lambda t: Block(entry_block(t, workshop.zone), t))
         pages = listing_pages(f"{label} ({len(talks)})", blocks)
         await self.cards.send_pages(interaction, pages)
 
@@ -215,6 +285,52 @@ class Schedule(commands.Cog):
         if not found:
             raise UserFacingError(f"No poster session matches {quoted(text)}.")
         return found[0]
+
+
+def _long_day(day: dt.date) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def _short_day(day: dt.date) -> str:
+    return f"{day:%a} {day.day} {day:%b} ({day.isoformat()})"
+
+
+def _aliases(day: ProgramDay) -> tuple[str, ...]:
+    """What someone may type for a day: its date, weekday, "23 jul", "day 2"."""
+    d = day.date
+    return (
+        d.isoformat(),
+        f"{d:%A}",
+        f"{d.day} {d:%B}",
+        f"{d.day} {d:%b}",
+        f"{d:%B} {d.day}",
+        f"{d:%b} {d.day}",
+        f"day {day.number}",
+        str(day.number),
+    )
+
+
+def _entries(n: int) -> str:
+    return f"{n} {'entry' if n == 1 else 'entries'}"
+
+
+def day_headed(talks: list[Talk], zone: ZoneInfo, block: Callable[[Talk], Block]) -> list[Block]:
+    """Blocks of ``talks`` (in order), headed by their venue day when they span several days:
+    a listing of several days must not read as one."""
+    days = {t.start.astimezone(zone).date() for t in talks}
+    if len(days) <= 1:
+        return [block(t) for t in talks]
+    blocks: list[Block] = []
+    current: dt.date | None = None
+    for talk in talks:
+        day = talk.start.astimezone(zone).date()
+        heading = f"__{_long_day(day)}__ (venue time)"
+        if day != current:
+            blocks.append(Block(heading))
+            current = day
+        made = block(talk)
+        blocks.append(Block(made.text, made.talk, made.resume or f"{heading}, continued"))
+    return blocks
 
 
 async def setup(bot: WorkshopBot) -> None:

@@ -104,6 +104,33 @@ def test_mutated_program_text_gives_a_program_or_a_program_error(text: str) -> N
     parsed_or_program_error(text)
 
 
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        (("workshop", "organizers", 1, "affiliation"), "workshop.organizers[1].affiliation"),
+        (("workshop", "links", 0, "url"), "workshop.links[0].url"),
+        (("entries", 5, "people", 2), "entries[5].people[2]"),
+        (("entries", 1, "abstract"), "entries[1].abstract"),
+    ],
+)
+@pytest.mark.parametrize("character", ["\x00", "\x1b", "\x7f", "\x9b"])
+def test_a_control_character_anywhere_names_its_field(
+    path: tuple[Any, ...], field: str, character: str
+) -> None:
+    # As an importer hands the data over, without YAML: the model itself refuses.
+    doc = json.loads(json.dumps(HAET_DATA, default=str))
+    parent = doc
+    for part in path[:-1]:
+        parent = parent[part]
+    parent[path[-1]] = (
+        f"{parent.get(path[-1], '') if isinstance(parent, dict) else parent[path[-1]]}{character}!"
+    )
+    with pytest.raises(ProgramError) as refused:
+        program_from_data(doc, source="import")
+    assert refused.value.field == field
+    assert f"U+{ord(character):04X}" in refused.value.message
+
+
 VALUES = st.recursive(
     st.none()
     | st.booleans()

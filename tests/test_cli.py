@@ -202,13 +202,23 @@ def test_a_control_character_is_refused_naming_line_and_field(
 def test_tabs_and_line_breaks_in_text_are_kept(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = edited(tmp_path, OPENING_TITLE, '  title: "Opening\\twelcome\\r\\nspeech"')
+    path = edited(
+        tmp_path,
+        OPENING_TITLE,
+        '  title: "Opening\\twelcome"\n  abstract: "Welcome.\\r\\nThen\\rthe keynotes.\\n"',
+    )
     assert main(["validate", str(path)]) == 0
     assert "valid, 37 entries" in capsys.readouterr().out
     from bot.program.files import load_program
 
-    # A CR LF (frab and iCalendar text has them) is one line break.
-    assert load_program(path).entries[0].title == "Opening\twelcome\nspeech"
+    opening = load_program(path).entries[0]
+    assert opening.title == "Opening\twelcome"
+    # In multi-line text a CR LF or a CR (frab and iCalendar text has them) is a line break.
+    assert opening.abstract == "Welcome.\nThen\nthe keynotes."
+    # Anywhere else a CR is refused like any other control character.
+    path = edited(tmp_path, OPENING_TITLE, '  title: "Opening\\r\\nwelcome"')
+    err = refused(capsys, "validate", str(path))
+    assert f"edited.yaml:{line_of(OPENING_TITLE)}, entries[0].title: contains the control " in err
 
 
 POSTER_SESSION = "  session: poster-session-i"
@@ -361,3 +371,29 @@ def test_an_end_date_before_the_date_is_refused(
     assert (
         f"edited.yaml:{line}, workshop.end_date: end_date 2022-07-22 is before date 2022-07-23"
     ) in err
+
+
+# -- the rehearsal speed ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["run", "playground"])
+@pytest.mark.parametrize("speed", ["inf", "1e308", "0", "-1", "nan", "-inf", "fast", "10001"])
+def test_a_speed_that_cannot_be_rehearsed_is_a_usage_error(
+    command: str, speed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--simulate-start", "2022-07-23T08:40-04:00", f"--speed={speed}"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"workshop-bot {command}: error: argument --speed: '{speed}' is not"), (
+        err
+    )
+
+
+@pytest.mark.parametrize(("speed", "value"), [("60", 60.0), ("0.5", 0.5), ("10000", 10_000.0)])
+def test_a_rehearsal_speed_is_read_as_a_number(speed: str, value: float) -> None:
+    from bot.cli import build_parser
+
+    assert build_parser().parse_args(["playground", "--speed", speed]).speed == value

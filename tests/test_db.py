@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, inspect, select
+import pytest
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.db import migrate
@@ -136,3 +137,14 @@ def test_head_constant_matches_the_migration_scripts() -> None:
 
     script = ScriptDirectory.from_config(migrate.alembic_config())
     assert script.get_current_head() == migrate.HEAD
+
+
+async def test_sqlite_commits_are_durable_wal_with_synchronous_full(engine: AsyncEngine) -> None:
+    # Under WAL, synchronous=NORMAL may lose the last commits on a power loss: a lost "sent"
+    # is a duplicate, a lost subscription a lost reminder.
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's setting (PostgreSQL fsyncs each commit by default)")
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("PRAGMA journal_mode")) == "wal"
+        assert await conn.scalar(text("PRAGMA synchronous")) == 2  # FULL
+        assert await conn.scalar(text("PRAGMA foreign_keys")) == 1

@@ -13,6 +13,7 @@ from bot.errors import ProgramError
 from bot.program.files import dump_program, parse_program
 from bot.program.importers import ImportOptions, get_importer
 from bot.program.importers.ics import parse
+from bot.program.importers.report import ImportReport
 from bot.program.model import Program
 
 PYCON = Path(__file__).resolve().parent / "fixtures" / "corpora" / "pyconuk2015.ics"
@@ -35,7 +36,12 @@ def by_title(program: Program, title: str) -> list:
 
 def calendar(*events: str, header: str = "") -> str:
     """A calendar of VEVENT bodies (property lines joined with CRLF)."""
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Example Org//Test//EN"]
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Example Org//Test//EN",
+        "X-WR-CALNAME:Example Con",
+    ]
     lines += [line for line in header.splitlines() if line]
     for body in events:
         lines += ["BEGIN:VEVENT", *[line for line in body.splitlines() if line], "END:VEVENT"]
@@ -84,7 +90,8 @@ def test_pycon_has_every_vevent() -> None:
     assert PYCON_TEXT.count("BEGIN:VEVENT") == 162
     assert len(program.entries) == 162
     assert len({e.id for e in program.entries}) == 162
-    assert {e.kind for e in program.entries} == {"talk"}
+    # "Keynote: Van Lindberg, PSF Chair" and "Keynote: Daniele Procida ..." are keynotes.
+    assert {e.kind for e in program.entries} == {"talk", "keynote"}
 
 
 def test_pycon_spot_check() -> None:
@@ -99,14 +106,13 @@ def test_pycon_spot_check() -> None:
 
 def test_pycon_escapes_and_folding() -> None:
     titles = {e.title for e in pycon().entries}
-    assert (
-        "Tit for Tat, Evolution, Game Theory and the Python Axelrod Library (talk by Vince Knight)"
-        in titles
+    # The speaker written in the title becomes the entry's person.
+    people = {e.title: e.people for e in pycon().entries}
+    assert people["Tit for Tat, Evolution, Game Theory and the Python Axelrod Library"] == (
+        "Vince Knight",
     )
-    assert (
-        "Title To Be Determined; A tale of graphs and Markov chains (talk by Gary Martin)" in titles
-    )
-    assert "Real-Time Data + Django = Fun,Growth + Profit (talk by Rachel Willmer)" in titles
+    assert people["Title To Be Determined; A tale of graphs and Markov chains"] == ("Gary Martin",)
+    assert people["Real-Time Data + Django = Fun,Growth + Profit"] == ("Rachel Willmer",)
     assert not any("\\" in t for t in titles)
 
 
@@ -136,11 +142,12 @@ def test_pycon_empty_summary_is_untitled() -> None:
 
 
 def test_pycon_reused_uid_gets_a_suffix() -> None:
-    # Two different events share the UID ...-58703@...: the second in the file gets -2.
+    # Two different events share the UID ...-58703@...: each id adds the event's UTC start.
     by_id = pycon().by_id()
-    assert by_id[f"{PREFIX}58703{SUFFIX}"].title == "Open Space"
-    second = by_id[f"{PREFIX}58703{SUFFIX}-2"]
-    assert second.title == "Power: Python in Astronomy (talk by Tomas James)"
+    assert by_id[f"{PREFIX}58703{SUFFIX}-20150919t1530z"].title == "Open Space"
+    second = by_id[f"{PREFIX}58703{SUFFIX}-20150920t1030z"]
+    assert second.title == "Power: Python in Astronomy"
+    assert second.people == ("Tomas James",)
     assert second.start == utc(2015, 9, 20, 10, 30)
 
 
@@ -221,15 +228,23 @@ def test_floating_times_without_zone_ask_for_tz() -> None:
     assert "--tz" in info.value.message
 
 
-def test_all_day_and_cancelled_events_are_skipped() -> None:
+def test_all_day_events_are_kept_and_cancelled_ones_reported() -> None:
     text = calendar(
         vevent(uid="day", summary="Conference day 1", start="DTSTART;VALUE=DATE:20200101"),
         vevent(uid="gone", extra="STATUS:CANCELLED"),
         vevent(uid="kept", start="DTSTART:20200102T090000Z"),
     )
-    program = parse(text, "x.ics", ImportOptions())
-    assert [e.id for e in program.entries] == ["ics-kept"]
-    assert program.workshop.date == date(2020, 1, 2)
+    report = ImportReport("x.ics")
+    program = parse(text, "x.ics", ImportOptions(venue_tz="Europe/Berlin"), report)
+    day, kept = program.entries
+    assert (day.id, day.kind, day.title) == ("ics-day", "other", "Conference day 1")
+    # The whole day in the venue's zone: 00:00 to 24:00 Berlin time.
+    assert (day.start, day.end) == (utc(2019, 12, 31, 23), utc(2020, 1, 1, 23))
+    assert kept.id == "ics-kept"
+    assert program.workshop.date == date(2020, 1, 1)
+    counts = {(action, what): n for action, what, n, _ in report.items()}
+    assert counts[("dropped", "cancelled events (STATUS:CANCELLED)")] == 1
+    assert counts[("kept", "all-day events, kept as entries from 00:00 to 24:00 venue time")] == 1
 
 
 def test_categories_people_and_name_options() -> None:
@@ -253,8 +268,15 @@ def test_categories_people_and_name_options() -> None:
     assert program.workshop.date == date(2019, 12, 31)
 
 
-def test_name_comes_from_prodid_without_calname() -> None:
-    assert parse(calendar(vevent()), "x.ics", ImportOptions()).workshop.name == "Example Org"
+def test_name_is_never_taken_from_prodid() -> None:
+    text = calendar(vevent()).replace("X-WR-CALNAME:Example Con\r\n", "")
+    with pytest.raises(ProgramError, match="--name") as info:
+        parse(text, "x.ics", ImportOptions())
+    assert info.value.line == 1
+    assert parse(text, "x.ics", ImportOptions(name="Named")).workshop.name == "Named"
+    named = text.replace("PRODID:-//Example Org//Test//EN", "PRODID:x\r\nNAME:RFC 7986 Con")
+    assert parse(named, "x.ics", ImportOptions()).workshop.name == "RFC 7986 Con"
+    assert parse(calendar(vevent()), "x.ics", ImportOptions()).workshop.name == "Example Con"
 
 
 def test_recurrence_overrides_get_their_own_ids() -> None:
@@ -262,15 +284,22 @@ def test_recurrence_overrides_get_their_own_ids() -> None:
         vevent(extra="RRULE:FREQ=DAILY;COUNT=3"),
         vevent(start="DTSTART:20200102T110000Z", extra="RECURRENCE-ID:20200102T100000Z"),
     )
-    ids = [e.id for e in parse(text, "x.ics", ImportOptions()).entries]
-    assert ids == ["ics-a-example-org", "ics-a-example-org-2020-01-02t10-00-00-00-00"]
+    entries = parse(text, "x.ics", ImportOptions()).entries
+    # The rule's three days, the second moved to 11:00 by its override.
+    assert [(e.id, e.start) for e in entries] == [
+        ("ics-a-example-org-20200101t1000z", utc(2020, 1, 1, 10)),
+        ("ics-a-example-org-20200102t1000z", utc(2020, 1, 2, 11)),
+        ("ics-a-example-org-20200103t1000z", utc(2020, 1, 3, 10)),
+    ]
 
 
 def test_long_uids_are_cut() -> None:
     entry = parse(
         calendar(vevent(uid="x" * 50 + "-" + "y" * 80)), "x.ics", ImportOptions()
     ).entries[0]
-    assert entry.id == "ics-" + "x" * 50
+    # Cut to 100 characters, ending in a hash of the whole UID so long UIDs stay apart.
+    assert entry.id.startswith("ics-" + "x" * 50 + "-" + "y" * 30)
+    assert len(entry.id) == 100
 
 
 # -- broken input ------------------------------------------------------------------------
@@ -298,7 +327,7 @@ def test_lines_count_folded_lines() -> None:
     text = calendar(vevent(extra=folded), vevent(uid="b", summary=None))
     with pytest.raises(ProgramError) as info:
         parse(text, "x.ics", ImportOptions())
-    assert info.value.line == 12 == line_of(text, "BEGIN:VEVENT", 2)
+    assert info.value.line == 13 == line_of(text, "BEGIN:VEVENT", 2)
 
 
 def test_pycon_missing_summary_line() -> None:
@@ -342,13 +371,14 @@ def test_end_before_start() -> None:
     assert (info.value.line, info.value.field) == (line_of(text, "DTEND"), "DTEND")
 
 
-def test_exact_copy_of_a_vevent() -> None:
+def test_exact_copy_of_a_vevent_is_dropped_and_reported() -> None:
     text = calendar(vevent(), vevent())
-    with pytest.raises(ProgramError) as info:
-        parse(text, "x.ics", ImportOptions())
-    assert info.value.line == line_of(text, "UID:", 2)
-    assert info.value.field == "UID"
-    assert f"line {line_of(text, 'UID:')}" in info.value.message
+    report = ImportReport("x.ics")
+    assert len(parse(text, "x.ics", ImportOptions(), report).entries) == 1
+    ((action, what, count, examples),) = report.items()
+    assert (action, count) == ("dropped", 1)
+    assert "copies" in what
+    assert examples[0][0] == line_of(text, "UID:", 2)
 
 
 def test_cut_off_calendar() -> None:
@@ -368,7 +398,7 @@ def test_vevent_without_end() -> None:
 
 def test_mismatched_end() -> None:
     text = calendar(vevent()).replace("END:VEVENT", "END:VTODO")
-    with pytest.raises(ProgramError, match="BEGIN:VEVENT at line 4") as info:
+    with pytest.raises(ProgramError, match="BEGIN:VEVENT at line 5") as info:
         parse(text, "x.ics", ImportOptions())
     assert info.value.line == line_of(text, "END:VTODO")
 
@@ -391,11 +421,11 @@ def test_not_a_calendar(text: str, line: int) -> None:
     assert info.value.line == line
 
 
-def test_no_timed_events_needs_a_date() -> None:
-    text = calendar(vevent(start="DTSTART;VALUE=DATE:20200101"))
-    with pytest.raises(ProgramError, match="--date"):
+def test_calendar_without_events_is_refused() -> None:
+    text = calendar(vevent(extra="STATUS:CANCELLED"))
+    with pytest.raises(ProgramError, match="cancel every entry") as info:
         parse(text, "x.ics", ImportOptions())
-    assert parse(text, "x.ics", ImportOptions(date=date(2020, 1, 1))).entries == ()
+    assert info.value.line == 1
 
 
 # -- never anything but ProgramError -----------------------------------------------------

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from bot.errors import ProgramError
 from bot.program.files import dump_program, load_program
+from bot.program.importers.report import ImportReport
 from bot.program.importers.virtual_site import HAET_OPTIONS, haet_options, parse
 from bot.program.model import ID_PATTERN, Program
 
@@ -259,10 +260,11 @@ def test_unknown_timezone_option() -> None:
 
 
 def test_empty_text() -> None:
-    for text in ("", "\n\n", "Timezone: »\nJust a description.\n"):
-        err = _error(text)
-        assert f"{SOURCE}:1:" in str(err)
-        assert "no schedule entries" in str(err)
+    for text in ("", "\n\n"):
+        assert str(_error(text)) == f"{SOURCE}:1: the file is empty"
+    err = _error("Timezone: »\nJust a description.\n")
+    assert f"{SOURCE}:1:" in str(err)
+    assert "no schedule entries" in str(err)
 
 
 def test_poster_without_session() -> None:
@@ -350,3 +352,42 @@ def test_mutated_seed_gives_only_program_errors(text: str) -> None:
 )
 def test_shuffled_seed_lines_give_only_program_errors(lines: list[str]) -> None:
     _parse_or_program_error("\n".join(lines))
+
+
+# --- issue 14: bad bytes, a page cut inside its last section, --kind-map ------------------
+
+
+def test_control_characters_are_removed_and_counted() -> None:
+    # A NUL inside a title and an ESC inside an organizer's line, as a bad copy can leave.
+    title_line = next(n for n, line in enumerate(SEED_LINES, 1) if "Opening" in line)
+    text = _with_line(title_line, SEED_LINES[title_line - 1].replace("Op", "Op\x00", 1))
+    text = text.replace("Yoshua Bengio (Mila", "Yoshua\x1b Bengio (Mila", 1)
+    report = ImportReport(SOURCE)
+    program = parse(text, SOURCE, HAET_OPTIONS, report)
+    assert program == _haet()
+    ((action, what, count, examples),) = report.items()
+    assert (action, count) == ("changed", 2)
+    assert examples[0] == (title_line, "NUL")
+    assert "control characters" in what
+
+
+def test_page_cut_inside_the_author_information_is_refused() -> None:
+    cut = SEED[: SEED.index("Author Information") + len("Author Information\n")]
+    err = _error(cut)
+    assert "cut off" in err.message
+    assert err.line == cut.rstrip("\n").count("\n") + 1
+
+
+def test_page_without_its_last_section_is_reported() -> None:
+    cut = SEED[: SEED.index("More from the Same Authors")]
+    report = ImportReport(SOURCE)
+    program = parse(cut, SOURCE, HAET_OPTIONS, report)
+    assert len(program.workshop.organizers) == 7
+    assert any("organizer list may be incomplete" in what for _, what, _, _ in report.items())
+
+
+def test_kind_map_relabels_a_page_label() -> None:
+    options = dataclasses.replace(HAET_OPTIONS, kind_map=(("Keynote", "invited_talk"),))
+    kinds = Counter(e.kind for e in parse(SEED, SOURCE, options).entries)
+    assert kinds["invited_talk"] == Counter(e.kind for e in _haet().entries)["keynote"] > 0
+    assert kinds["keynote"] == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -260,3 +260,51 @@ def test_now_runs_exactly_what_started_and_has_not_ended(
         running = [item.talk for item in schedule.now(at, upcoming=0).running]
         assert {t.id for t in running} == _running_by_brute_force(snapshot, at)
         assert running == sorted(running, key=program_order)
+
+
+# -- programs of several days ----------------------------------------------------------------------
+
+MULTI_DAY = Path(__file__).resolve().parent / "fixtures" / "multi_day.yaml"
+
+
+@cache
+def multi_day() -> ProgramSnapshot:
+    return snapshot_from_program(load_program(MULTI_DAY))
+
+
+def test_a_program_of_several_days_is_listed_day_by_day() -> None:
+    sv = service(multi_day())
+    days = sv.days()
+    assert [(d.date.isoformat(), d.number, d.entries) for d in days] == [
+        ("2022-07-22", 1, 2),
+        ("2022-07-23", 2, 2),
+        ("2022-07-25", 3, 1),
+    ]
+    assert days[1].first_start == edt(23, 9) and days[1].last_end == edt(23, 11, 30)
+    # The Friday-night social is Saturday in UTC, but the venue's Friday is its day.
+    friday = sv.day(days[0].date)
+    assert [g.entry.id for g in friday] == ["fri-keynote", "fri-social"]
+    saturday = sv.day(days[1].date)
+    assert [g.entry.id for g in saturday] == ["sat-keynote", "sat-posters"]
+    assert [p.id for p in saturday[1].children] == ["sat-poster-b", "sat-poster-a"]  # by title
+    assert sv.day(date(2022, 7, 24)) == []
+    # Without a day: the whole program, as before.
+    assert len(sv.day()) == 5
+
+
+def test_the_default_day_is_today_or_the_next_day_with_entries_or_the_last() -> None:
+    sv = service(multi_day())
+
+    def default(moment: datetime) -> str:
+        day = sv.default_day(moment)
+        assert day is not None
+        return day.date.isoformat()
+
+    assert default(edt(20, 12)) == "2022-07-22"  # before the workshop: its first day
+    assert default(edt(22, 23, 45)) == "2022-07-22"  # still Friday at the venue
+    assert default(edt(23, 0, 15)) == "2022-07-23"
+    assert default(edt(24, 12)) == "2022-07-25"  # Sunday has nothing: Monday's program
+    assert default(edt(26, 9)) == "2022-07-25"  # over: its last day
+    # In UTC it is already the 23rd; the venue's calendar decides.
+    assert default(datetime(2022, 7, 23, 3, 30, tzinfo=UTC)) == "2022-07-22"
+    assert service(dataclasses.replace(multi_day(), talks=())).default_day(edt(23, 9)) is None

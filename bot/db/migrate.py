@@ -69,7 +69,7 @@ async def startup_lock(engine: AsyncEngine) -> AsyncIterator[None]:
             async with _advisory_lock(engine):
                 yield
         elif engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-            async with _file_lock(Path(f"{engine.url.database}.startup-lock")):
+            async with _file_lock(Path(f"{engine.url.database}-startup-lock")):
                 yield
         else:
             yield

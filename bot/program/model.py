@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from datetime import date, datetime
-from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -78,34 +77,16 @@ def slugify(text: str, max_length: int = 60) -> str:
     return slug or "entry"
 
 
-def _plain_text(value: str) -> str:
-    if problem := control_character_problem(value):
-        raise ValueError(problem)
-    return value
-
-
-#: Text inside a tuple, checked one by one so that an error names the item.
-PlainText = Annotated[str, AfterValidator(_plain_text)]
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _one_kind_of_line_break(cls, value: object) -> object:
-        # Line breaks are not content: CRLF and CR (from frab or iCalendar text) become LF,
-        # as YAML does with the file's own line breaks.
-        if isinstance(value, str) and "\r" in value:
-            return value.replace("\r\n", "\n").replace("\r", "\n")
-        return value
 
-    @field_validator("*")
-    @classmethod
-    def _no_control_characters(cls, value: object) -> object:
-        if isinstance(value, str) and (problem := control_character_problem(value)):
-            raise ValueError(problem)
-        return value
+def _one_kind_of_line_break(value: object) -> object:
+    """CRLF and CR (frab and iCalendar text has them) become LF, as YAML does with the file's
+    own line breaks: in multi-line text, line breaks are not content."""
+    if isinstance(value, str) and "\r" in value:
+        return value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
 
 
 class Link(_Strict):
@@ -146,6 +127,11 @@ class Workshop(_Strict):
     def last_date(self) -> _Day:
         return self.end_date or self.date
 
+    @field_validator("description", mode="before")
+    @classmethod
+    def _description_line_breaks(cls, value: object) -> object:
+        return _one_kind_of_line_break(value)
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -164,13 +150,18 @@ class Entry(_Strict):
     id: str = Field(description="stable id, lowercase letters, digits, '.', '_' and '-'")
     kind: str
     title: str = Field(min_length=1, max_length=2000)
-    people: tuple[PlainText, ...] = Field(default=(), description="speakers or authors, in order")
+    people: tuple[str, ...] = Field(default=(), description="speakers or authors, in order")
     abstract: str = Field(default="", max_length=20000)
     start: AwareDatetime
     end: AwareDatetime
     session: str | None = Field(default=None, description="id of the parent (poster) session")
     room: str | None = Field(default=None, max_length=200)
     links: tuple[Link, ...] = ()
+
+    @field_validator("abstract", mode="before")
+    @classmethod
+    def _abstract_line_breaks(cls, value: object) -> object:
+        return _one_kind_of_line_break(value)
 
     @field_validator("id")
     @classmethod
@@ -209,6 +200,7 @@ class Program(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Program:
+        _refuse_control_characters(self)
         seen: set[str] = set()
         for index, entry in enumerate(self.entries):
             if entry.id in seen:
@@ -242,9 +234,51 @@ class ProgramConsistencyError(ValueError):
 
     field_name = "id"
 
-    def __init__(self, index: int, message: str) -> None:
+    def __init__(self, index: int, message: str, path: tuple[str | int, ...] = ()) -> None:
         self.index = index
+        self.path = path
         super().__init__(message)
+
+    @property
+    def loc(self) -> tuple[str | int, ...]:
+        """Where the problem is: ``("entries", 3, "session")``, or the path it was given."""
+        return self.path or ("entries", self.index, self.field_name)
+
+
+def _strings(
+    value: object, path: tuple[str | int, ...]
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every string held by a model (its fields, their tuples and models), with its path."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, tuple):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*path, index))
+    elif isinstance(value, BaseModel):
+        for name, item in value.__dict__.items():
+            yield from _strings(item, (*path, name))
+
+
+def _refuse_control_characters(program: Program) -> None:
+    """Raise for the first string of ``program`` holding a control character.
+
+    One search per entry over its text run together: field by field, a 10,000-entry program
+    would cost 100,000 validator calls.
+    """
+    search = CONTROL_CHARACTER.search
+    suspects: list[tuple[tuple[str | int, ...], BaseModel]] = []
+    if search("".join(text for _, text in _strings(program.workshop, ()))):
+        suspects.append((("workshop",), program.workshop))
+    for index, e in enumerate(program.entries):
+        run = "".join((e.id, e.kind, e.title, e.abstract, e.room or "", e.session or "", *e.people))
+        if search(run) or (e.links and search("".join(x.title + x.url for x in e.links))):
+            suspects.append((("entries", index), e))
+    for path, model in suspects:
+        for where, text in _strings(model, path):
+            if problem := control_character_problem(text):
+                raise ProgramConsistencyError(
+                    int(where[1]) if len(where) > 1 and where[0] == "entries" else 0, problem, where
+                )
 
 
 class DuplicateIdError(ProgramConsistencyError):

@@ -6,7 +6,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from itertools import islice
 
@@ -79,6 +79,17 @@ class SessionGroup:
     children: tuple[Talk, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class ProgramDay:
+    """A calendar day of the venue on which entries start."""
+
+    date: date  # in the venue's zone
+    number: int  # 1 for the program's first day
+    entries: int  # top-level entries starting that day (a poster session counts once)
+    first_start: datetime
+    last_end: datetime
+
+
 def program_order(talk: Talk) -> tuple[datetime, bool, str, str]:
     """Sort key: by start, a session before its posters, then by title (and id, for ties)."""
     return (talk.start, talk.session_id is not None, talk.title, talk.id)
@@ -146,6 +157,24 @@ class _Plan:
         self.top = [t for t in self.talks if t.session_id is None or t.session_id not in ids]
         self.first_start = self.talks[0].start if self.talks else None
         self.last_end = max((t.end for t in self.talks), default=None)
+        # Top-level entries by the venue's calendar day they start on: a poster stays with
+        # its session, whatever its own times say.
+        zone = snapshot.workshop.zone
+        self.by_day: dict[date, list[Talk]] = {}
+        for talk in self.top:
+            self.by_day.setdefault(talk.start.astimezone(zone).date(), []).append(talk)
+        self.days = [
+            ProgramDay(
+                date=day,
+                number=number,
+                entries=len(talks),
+                first_start=talks[0].start,
+                last_end=max(
+                    t.end for talk in talks for t in (talk, *self.children.get(talk.id, ()))
+                ),
+            )
+            for number, (day, talks) in enumerate(sorted(self.by_day.items()), 1)
+        ]
         self.by_person: dict[str, list[Talk]] = {}
         for talk in self.talks:
             for key in dict.fromkeys(normalize(name) for name in talk.people):
@@ -259,10 +288,25 @@ class ScheduleService:
 
     # -- the whole program --------------------------------------------------------------------
 
-    def day(self) -> list[SessionGroup]:
-        """Every top-level entry in order, each with its children (posters) attached."""
+    def day(self, on: date | None = None) -> list[SessionGroup]:
+        """The top-level entries starting on the venue's day ``on`` (default: every day), in
+        order, each with its children (posters) attached."""
         plan = self._current()
-        return [SessionGroup(t, plan.children.get(t.id, ())) for t in plan.top]
+        top = plan.top if on is None else plan.by_day.get(on, [])
+        return [SessionGroup(t, plan.children.get(t.id, ())) for t in top]
+
+    def days(self) -> list[ProgramDay]:
+        """The venue's calendar days on which entries start, in order."""
+        return list(self._current().days)
+
+    def default_day(self, at: datetime) -> ProgramDay | None:
+        """The day an attendee asking at ``at`` means: today (venue time) if entries start
+        today, else the next day with entries, else (the workshop is over) the last day."""
+        days = self._current().days
+        if not days:
+            return None
+        today = at.astimezone(self._current().snapshot.workshop.zone).date()
+        return next((d for d in days if d.date >= today), days[-1])
 
     def by_kind(self, kind: str) -> list[Talk]:
         return [t for t in self._current().talks if t.kind == kind]

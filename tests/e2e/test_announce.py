@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from bot.clock import ManualClock
 from bot.db.models import Delivery, ScheduledAnnouncement
 from bot.local import LocalDiscord
-from bot.simulator import InteractionResult, SimulatorError, SimUser
+from bot.simulator import InteractionResult, Perm, SimulatorError, SimUser
 from bot.simulator.users import build_command_data
 from tests.e2e.helpers import edt
 from tests.e2e.test_organizers import organizer, settle
@@ -257,3 +258,51 @@ async def test_a_channel_the_bot_cannot_post_in_is_refused(local: LocalDiscord) 
     answer = await olga.slash("announce now", options={"channel": "announcements"})
     assert answer.modal is None
     assert "missing the **Send Messages** permission" in (answer.content or "")
+
+
+async def deny_organizers(local: LocalDiscord, channel: str, permission: int) -> None:
+    """An admin denies the Organizer role ``permission`` in ``channel`` (the bot keeps its own)."""
+    assert local.bot is not None
+    state = local.sim.state
+    target = state.channel(channel)
+    role = state.role("Organizer")
+    target.overwrites.append({"id": str(role.id), "type": 0, "allow": "0", "deny": str(permission)})
+    updated = asyncio.ensure_future(local.bot.wait_for("guild_channel_update", timeout=2))
+    state.emit("CHANNEL_UPDATE", state.channel_payload(target))
+    await updated
+
+
+async def test_an_organizer_cannot_make_the_bot_post_where_they_cannot_post_themselves(
+    local: LocalDiscord,
+) -> None:
+    sim = local.sim
+    olga = organizer(sim)
+    where = sim.channel_id("announcements")
+    await olga.slash("setup channel", kind="default", options={"channel": "announcements"})
+    form = await olga.slash("announce now", options={"channel": "announcements"})
+    await deny_organizers(local, "announcements", Perm.SEND_MESSAGES)
+    no_send = f"you don't have the **Send Messages** permission in <#{where}>"
+
+    # The channel given as an option (Discord's resolved permissions for her there).
+    refused = await olga.slash("announce now", options={"channel": "announcements"})
+    assert refused.modal is None and refused.ephemeral
+    assert refused.content == f"I only announce where you could post yourself, and {no_send}."
+    # The configured default channel (her roles and the channel's overwrites).
+    assert no_send in ((await olga.slash("announce at", when="11:00")).content or "")
+    # Run inside that channel (the interaction's own permissions).
+    inside = sim.channel("announcements")
+    data = build_command_data(sim.state, olga, "announce now", {}, channel=inside, focused=None)
+    assert no_send in ((await sim.interact(olga, 2, inside, data)).content or "")
+    # A form opened before the change is refused when sent.
+    assert no_send in ((await write(form, "Lunch is served.")).content or "")
+
+    await deny_organizers(local, "announcements", Perm.VIEW_CHANNEL)
+    hidden = await olga.slash("announce now", options={"channel": "announcements"})
+    assert hidden.modal is None
+    assert "you don't have the **View Channel** permission in" in (hidden.content or "")
+
+    await settle(local)
+    assert not any("Lunch" in m["content"] for m in posts(local))  # only the session posts
+    assert local.services is not None
+    async with local.services.sessions() as s:
+        assert (await s.scalars(select(ScheduledAnnouncement))).all() == []

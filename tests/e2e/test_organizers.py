@@ -108,7 +108,7 @@ async def test_setup_stores_everything_per_server_and_show_prints_it(
         await olga.slash("setup breaks", announce=True),
         await olga.slash("setup lead", minutes=5),
     ]
-    assert all(a.ephemeral and a.content.startswith("OK") for a in answers), answers
+    assert all(a.ephemeral and (a.content or "").startswith("OK") for a in answers), answers
     assert "Keynote will be announced in #general" in answers[1].text()
 
     row = await config_row(local)

@@ -206,13 +206,110 @@ async def test_day_shows_sessions_with_their_posters_beneath(
     assert session < first_poster
     assert "(10:00–11:30 EDT) · Poster session · 12 posters" in text
     await result.click("Next")
-    # Page 2 opens inside poster session I, and says so.
-    assert result.embeds[0]["description"].startswith("↳ *Poster session at 10:00 EDT, continued*")
+    # Page 2 opens inside poster session I, and says so (after the day's intro).
+    intro, entries = result.embeds[0]["description"].split("\n\n", 1)
+    assert intro.startswith("In your time zone: ")
+    assert entries.startswith("↳ *Poster session at 10:00 EDT, continued*")
 
     # Only the one who asked turns the pages of their copy.
     bob = local.sim.add_user("bob")
     answer = await bob.click(result, "Next")
     assert answer.ephemeral and "belong to someone else" in (answer.content or "")
+
+
+# -- programs of several days ----------------------------------------------------------------------
+
+MULTI_DAY = Path(__file__).resolve().parent.parent / "fixtures" / "multi_day.yaml"
+DAYS_NOTE = "pick one with `/schedule day date:`."
+
+
+def day_page(result: InteractionResult) -> tuple[str, str, list[str]]:
+    """A one-page day listing: its title, its intro (the text before the entries), titles."""
+    embed = result.embeds[0]
+    assert result.ephemeral and "footer" not in embed  # no "Page 1/2"
+    intro = embed["description"].split("\n\n", 1)[0]
+    return embed["title"], intro, bold_titles(embed["description"])
+
+
+@pytest.mark.parametrize("program_file", [MULTI_DAY])
+async def test_day_shows_one_day_of_a_program_of_several(
+    local: LocalDiscord, clock: ManualClock, alice: SimUser
+) -> None:
+    # Saturday 09:05 at the venue: Saturday's program, and only it.
+    title, intro, titles = day_page(await alice.slash("schedule day"))
+    assert title == "MDW 2022 · Saturday 23 July 2022 (venue time)"
+    assert titles == [
+        "Saturday keynote on low-precision arithmetic",
+        "Saturday poster session",
+        "Eight-bit optimizers in practice",
+        "Pruning at initialization, revisited",
+    ]
+    assert intro == (
+        f"Day 2 of 3. In your time zone: {ts(edt(23, 9), 'F')} to {ts(edt(23, 11, 30), 'f')}.\n"
+        "Other days (venue time): Fri 22 Jul (2022-07-22), Mon 25 Jul (2022-07-25); " + DAYS_NOTE
+    )
+
+    # Friday, as picked from the list: its late social is Saturday in UTC, not at the venue.
+    choices = await alice.autocomplete("schedule day", date="")
+    assert choices == [
+        {"name": "Friday 22 July 2022 (venue time) · 2 entries", "value": "2022-07-22"},
+        {"name": "Saturday 23 July 2022 (venue time) · 2 entries · today", "value": "2022-07-23"},
+        {"name": "Monday 25 July 2022 (venue time) · 1 entry", "value": "2022-07-25"},
+    ]
+    assert await alice.autocomplete("schedule day", date="mon") == choices[2:]
+    title, intro, titles = day_page(await alice.slash("schedule day", date="2022-07-22"))
+    assert title == "MDW 2022 · Friday 22 July 2022 (venue time)"
+    assert titles == ["Friday keynote on sparse training", "Friday night social"]
+    assert f"to {ts(edt(22, 23, 59), 'f')}." in intro
+
+    # Typed rather than picked.
+    for typed in ("Monday", "day 3", "25 jul", " 2022-07-25 "):
+        title, _, titles = day_page(await alice.slash("schedule day", date=typed))
+        assert title == "MDW 2022 · Monday 25 July 2022 (venue time)", typed
+        assert titles == ["Monday keynote on energy budgets"]
+    sunday = await alice.slash("schedule day", date="2022-07-24")
+    assert sunday.ephemeral
+    assert sunday.content == (
+        "Nothing is scheduled on Sunday 24 July 2022 (venue time). The program's days: "
+        "Fri 22 Jul (2022-07-22), Sat 23 Jul (2022-07-23), Mon 25 Jul (2022-07-25)."
+    )
+
+    # On Sunday, the next day with entries; once it is all over, the last day.
+    clock.set(edt(24, 12))
+    assert day_page(await alice.slash("schedule day"))[0].endswith(
+        "Monday 25 July 2022 (venue time)"
+    )
+    clock.set(edt(30, 12))
+    assert day_page(await alice.slash("schedule day"))[0].endswith(
+        "Monday 25 July 2022 (venue time)"
+    )
+    clock.set(edt(21, 12))
+    assert day_page(await alice.slash("schedule day"))[0].endswith(
+        "Friday 22 July 2022 (venue time)"
+    )
+
+
+@pytest.mark.parametrize("program_file", [MULTI_DAY])
+async def test_listings_across_days_say_which_day(alice: SimUser) -> None:
+    result = await alice.slash("schedule kind", kind="keynote")
+    text = result.embeds[0]["description"]
+    lines = [line for line in text.splitlines() if line.startswith(("__", "**"))]
+    assert lines == [
+        "__Friday 22 July 2022__ (venue time)",
+        "**Friday keynote on sparse training** — Ada Lovelace",
+        "__Saturday 23 July 2022__ (venue time)",
+        "**Saturday keynote on low-precision arithmetic** — Grace Hopper",
+        "__Monday 25 July 2022__ (venue time)",
+        "**Monday keynote on energy budgets** — Barbara Liskov",
+    ]
+    later = await alice.slash("schedule next", count=5)
+    headings = [
+        line for line in later.embeds[0]["description"].splitlines() if line.startswith("__")
+    ]
+    assert headings == [
+        "__Saturday 23 July 2022__ (venue time)",
+        "__Monday 25 July 2022__ (venue time)",
+    ]
 
 
 # -- the talk card ---------------------------------------------------------------------------------

@@ -1,16 +1,20 @@
 """Importers: each turns one kind of published schedule into a validated Program.
 
-Every importer module exposes ``parse(text: str, source: str, options: ImportOptions) -> Program``
-and raises only ``bot.errors.ProgramError`` (naming the line or field) on bad input.
+Every importer module exposes ``parse(text, source, options, report=None) -> Program`` and
+raises only ``bot.errors.ProgramError`` (naming the line or field) on bad input. What it kept,
+changed and dropped goes into the ``ImportReport`` it is given (see ``importers/report.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING, Protocol
 
 from bot.program.model import Link, Program
+
+if TYPE_CHECKING:
+    from bot.program.importers.report import ImportReport
 
 
 @dataclass(frozen=True)
@@ -24,13 +28,18 @@ class ImportOptions:
     venue: str | None = None
     venue_tz: str | None = None  # the venue's IANA zone (defaults to tz)
     links: tuple[Link, ...] = field(default_factory=tuple)
+    # (source type, kind) pairs from --kind-map: the organizer's word on what a type means.
+    kind_map: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
-Importer = Callable[[str, str, ImportOptions], Program]
+class Importer(Protocol):
+    def __call__(
+        self, text: str, source: str, options: ImportOptions, report: ImportReport | None = None
+    ) -> Program: ...
 
 
 def get_importer(fmt: str) -> Importer:
-    """The parse function for a format name: virtual-site, frab (also pretalx) or ics."""
+    """The parse function for a format name: virtual-site, frab (also pretalx), schedule2, ics."""
     if fmt == "virtual-site":
         from bot.program.importers import virtual_site
 
@@ -39,6 +48,10 @@ def get_importer(fmt: str) -> Importer:
         from bot.program.importers import frab
 
         return frab.parse
+    if fmt == "schedule2":
+        from bot.program.importers import schedule2
+
+        return schedule2.parse
     if fmt == "ics":
         from bot.program.importers import ics
 
@@ -46,4 +59,4 @@ def get_importer(fmt: str) -> Importer:
     raise ValueError(f"unknown import format {fmt!r}")
 
 
-FORMATS = ("virtual-site", "frab", "ics")
+FORMATS = ("virtual-site", "frab", "schedule2", "ics")

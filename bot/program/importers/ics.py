@@ -1,18 +1,32 @@
-"""Importer for iCalendar (``.ics``) files: each timed VEVENT becomes one program entry.
+"""Importer for iCalendar (``.ics``, RFC 5545) files: each VEVENT occurrence becomes an entry.
 
 Decisions:
 
-- All-day VEVENTs (``DTSTART;VALUE=DATE``) are skipped: in conference calendars they mark
-  days ("Conference day 1"), not sessions.
-- Cancelled VEVENTs (``STATUS:CANCELLED``) are skipped. A VEVENT without SUMMARY is an
-  error, but an empty SUMMARY gives the title "Untitled" (exporters write blank slots).
-- Recurrence rules are not expanded: a VEVENT with ``RRULE`` gives its first occurrence only.
-  An overridden occurrence (``RECURRENCE-ID``) is an entry of its own.
-- Times with a TZID are in that zone, UTC times stay UTC, and floating times (no zone) are
-  read in ``--tz``, else in the calendar's ``X-WR-TIMEZONE``; with neither they are an error.
-- Entry ids are ``ics-`` plus a slug of the UID, so re-imports keep them. Real files reuse
-  UIDs for different events, so a repeated UID gets ``-2``, ``-3`` in file order; only an
-  exact copy (same UID, RECURRENCE-ID, DTSTART and SUMMARY) is an error.
+- Only what the program needs is read. The file's structure and every content line are
+  checked (naming the line), but icalendar is given only the calendar's name and zone, the
+  VTIMEZONEs and the VEVENT properties used below, so a property nobody needs (a calendar's
+  ``REFRESH-INTERVAL``, a VALARM, a VTODO) never rejects a file.
+- Recurring VEVENTs (``RRULE``, ``RDATE``, ``EXDATE``) are expanded with python-dateutil in
+  the event's own zone, so a weekly 10:00 meeting stays at 10:00 across a DST change. An
+  overridden occurrence (``RECURRENCE-ID``) replaces the one it names. A rule without an end
+  is expanded over its first year (at most 1,000 occurrences), and the report says so.
+- All-day VEVENTs (``DTSTART;VALUE=DATE``) are kept as entries from 00:00 of their first day
+  to 00:00 after their last (``DTEND`` is exclusive) in the venue's zone, kind ``other``
+  unless a category says otherwise; the report counts them.
+- Cancelled VEVENTs (``STATUS:CANCELLED``) are dropped, and counted in the report.
+- Times with a TZID are in that zone, UTC times stay UTC, and floating times (no zone) are read
+  in ``--tz``, else in the calendar's ``X-WR-TIMEZONE``, else in the zone all TZIDs agree on.
+  The venue's zone is ``--venue-tz``, ``--tz``, ``X-WR-TIMEZONE``, the TZID all timed events
+  agree on, else UTC.
+- The workshop's name is ``X-WR-CALNAME`` or ``NAME`` (never ``PRODID``, which names the
+  software that wrote the file); without either, ``--name`` is required.
+- People are the CNs of ORGANIZER and ATTENDEE (an unquoted CN with commas lists several
+  people), else a "Speakers:" block in the DESCRIPTION, else speakers written in the title:
+  "Title (talk by Jane Doe)", "Keynote: Jane Doe", or "Jane Doe: Title" when most titles of
+  the calendar that have a colon look like that. Each change of a title is reported.
+- Entry ids are ``ics-`` plus the UID. A UID that several VEVENTs share (a recurring event, or
+  a generator that reuses one UID for many talks) adds each occurrence's start (its
+  RECURRENCE-ID), so ids never depend on the order of the file.
 
 icalendar reports no line numbers, so the file is also scanned here (unfolding RFC 5545
 continuation lines) to check its structure and to find the line of each VEVENT and property.
@@ -22,11 +36,13 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
+from dateutil.rrule import rruleset, rrulestr
 from icalendar import Calendar
 from icalendar.parser import Contentline
 from pydantic import ValidationError
@@ -36,9 +52,18 @@ from bot.program.importers import ImportOptions
 from bot.program.importers.frab import (
     check_option_zone,
     first_validation_error,
-    kind_from_type,
     make_links,
     zone_is_known,
+)
+from bot.program.importers.kinds import KindMapper, parse_kind_map
+from bot.program.importers.report import (
+    EXAMPLES,
+    IdKey,
+    ImportReport,
+    assign_ids,
+    clean_value,
+    last_day,
+    prepare_text,
 )
 from bot.program.model import Entry, Program, Workshop, slugify, sort_entries
 
@@ -47,6 +72,43 @@ UNTITLED = "Untitled"
 
 #: Deeper nesting than VCALENDAR > VEVENT > VALARM (with room to spare) is not a schedule.
 _MAX_DEPTH = 6
+
+#: A recurrence without an end is expanded this far, and no rule gives more occurrences.
+_OPEN_RULE_SPAN = timedelta(days=366)
+_MAX_OCCURRENCES = 1000
+
+#: Calendar-level properties the import reads; every other one is left out of the parse.
+_CALENDAR_PROPS = frozenset({"VERSION", "X-WR-CALNAME", "NAME", "X-WR-TIMEZONE"})
+
+#: VEVENT properties that only keep the calendar's books: not content, not reported.
+_BOOKKEEPING = frozenset(
+    {
+        "DTSTAMP", "CREATED", "LAST-MODIFIED", "SEQUENCE", "TRANSP", "CLASS", "PRIORITY",
+        "X-MICROSOFT-CDO-BUSYSTATUS", "X-MICROSOFT-CDO-INTENDEDSTATUS", "X-MICROSOFT-CDO-ALLDAYEVENT",
+        "X-MICROSOFT-CDO-IMPORTANCE", "X-MICROSOFT-CDO-INSTTYPE", "X-MICROSOFT-DISALLOW-COUNTER",
+        "X-MOZ-GENERATION", "X-MOZ-LASTACK", "X-APPLE-TRAVEL-ADVISORY-BEHAVIOR", "X-LIC-ERROR",
+    }
+)  # fmt: skip
+
+#: VEVENT properties the import reads.
+_USED = frozenset(
+    {
+        "UID", "SUMMARY", "DESCRIPTION", "LOCATION", "URL", "DTSTART", "DTEND", "DURATION",
+        "CATEGORIES", "ORGANIZER", "ATTENDEE", "RECURRENCE-ID", "STATUS", "RRULE", "RDATE",
+        "EXDATE",
+    }
+)  # fmt: skip
+
+_ENTRY_FIELDS = {
+    "id": "UID",
+    "kind": "CATEGORIES",
+    "title": "SUMMARY",
+    "people": "ATTENDEE",
+    "abstract": "DESCRIPTION",
+    "start": "DTSTART",
+    "room": "LOCATION",
+    "links": "URL",
+}
 
 
 @dataclass
@@ -65,6 +127,18 @@ class _Component:
 class _Scan:
     calendar: _Component
     vevents: list[_Component]
+    needed: str  # the content lines icalendar is given
+    skipped: Counter[str]  # components left out, by name
+    unread: dict[str, list[int]]  # VEVENT properties with content the program has no place for
+
+
+# RFC 5545 3.1: name *(";" param) ":" value, where a param value may be quoted.
+_PARAM_VALUE = r'(?:"[^"]*"|[^";:,]*)'
+_CONTENT_LINE = re.compile(
+    rf"(?P<name>[A-Za-z0-9-]+)(?:;[A-Za-z0-9-]+={_PARAM_VALUE}(?:,{_PARAM_VALUE})*)*"
+    r":(?P<value>.*)",
+    re.DOTALL,
+)
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
@@ -85,16 +159,27 @@ def _scan(text: str, source: str) -> _Scan:
     stack: list[_Component] = []
     calendar: _Component | None = None
     vevents: list[_Component] = []
+    needed: list[str] = []
+    skipped: Counter[str] = Counter()
+    unread: dict[str, list[int]] = {}  # VEVENT properties with content, by name: their lines
+    # Depth inside a component that is left out (a VALARM, a VTODO): 0 when not inside one.
+    skipping = 0
 
     def fail(message: str, line: int) -> NoReturn:
         raise ProgramError(message, source=source, line=line)
 
     for number, line in lines:
-        try:
-            name, _params, value = Contentline(line).parts()
-        except Exception:
-            # icalendar raises assorted types for malformed lines; all mean the same here.
-            fail(f"not an iCalendar content line: {line[:80]!r}", number)
+        match = _CONTENT_LINE.match(line)
+        if match is not None:
+            name, value = match["name"], match["value"]
+        else:
+            # Not RFC 5545 to the letter: accept what icalendar accepts, and name the line
+            # of anything it does not.
+            try:
+                name, _params, value = Contentline(line).parts()
+            except Exception:
+                # icalendar raises assorted types for malformed lines; all mean the same.
+                fail(f"not an iCalendar content line: {line[:80]!r}", number)
         name = name.upper()
         if name == "BEGIN":
             component = _Component(value.strip().upper(), number)
@@ -106,9 +191,19 @@ def _scan(text: str, source: str) -> _Scan:
                 calendar = component
             elif len(stack) >= _MAX_DEPTH:
                 fail(f"BEGIN:{component.name} is nested too deeply", number)
+            inside = stack[-1].name if stack else ""
+            if skipping:
+                skipping += 1
+            elif inside == "VCALENDAR" and component.name not in ("VEVENT", "VTIMEZONE"):
+                skipping = 1
+                skipped[component.name] += 1
+            elif inside == "VEVENT":
+                skipping = 1  # VALARMs: reminders of the calendar's owner
             if component.name == "VEVENT":
                 vevents.append(component)
             stack.append(component)
+            if not skipping:
+                needed.append(line)
         elif name == "END":
             ended = value.strip().upper()
             if not stack:
@@ -121,8 +216,23 @@ def _scan(text: str, source: str) -> _Scan:
                     number,
                 )
             stack.pop()
+            if skipping:
+                skipping -= 1
+            else:
+                needed.append(line)
         elif stack:
             stack[-1].props.setdefault(name, number)
+            if skipping:
+                continue
+            owner = stack[-1].name
+            if (
+                (owner == "VCALENDAR" and name in _CALENDAR_PROPS)
+                or (owner == "VEVENT" and name in _USED)
+                or owner not in ("VCALENDAR", "VEVENT")
+            ):
+                needed.append(line)
+            elif owner == "VEVENT" and name not in _BOOKKEEPING and value.strip():
+                unread.setdefault(name, []).append(number)
         elif name != "X-COMMENT":
             # icalendar tolerates X-COMMENT after the calendar, and so do we.
             fail(f"{name} is outside BEGIN:VCALENDAR ... END:VCALENDAR", number)
@@ -138,7 +248,7 @@ def _scan(text: str, source: str) -> _Scan:
             f"END:{innermost.name}",
             innermost.line,
         )
-    return _Scan(calendar, vevents)
+    return _Scan(calendar, vevents, "\r\n".join(needed) + "\r\n", skipped, unread)
 
 
 @dataclass
@@ -148,10 +258,15 @@ class _Event:
     component: Any
     lines: _Component
     source: str
+    report: ImportReport
+    _texts: dict[str, str] = field(default_factory=dict)
 
     def fail(self, message: str, prop: str | None = None) -> NoReturn:
         line = self.lines.line_of(prop) if prop else self.lines.line
         raise ProgramError(message, source=self.source, line=line, field=prop)
+
+    def line(self, prop: str | None = None) -> int:
+        return self.lines.line_of(prop) if prop else self.lines.line
 
     def single(self, prop: str) -> Any:
         value = self.component.get(prop)
@@ -160,20 +275,30 @@ class _Event:
         return value
 
     def text(self, prop: str) -> str:
+        cached = self._texts.get(prop)
+        if cached is not None:
+            return cached
         value = self.component.get(prop)
         if isinstance(value, list):
             value = value[0] if value else None
-        return "" if value is None else str(value).strip()
+        text = "" if value is None else str(value).strip()
+        text = clean_value(text, self.report, self.line(prop))
+        self._texts[prop] = text
+        return text
 
     def moment(self, prop: str, floating_zone: str | None) -> datetime | date | None:
-        """The property's date-time as an aware instant (a bare date is returned as is)."""
+        """The property's date-time as an aware instant in its own zone (a date as is)."""
         prop_value = self.single(prop)
         if prop_value is None:
             return None
-        value = getattr(prop_value, "dt", None)
+        return self.aware(getattr(prop_value, "dt", None), prop_value, prop, floating_zone)
+
+    def aware(
+        self, value: Any, prop_value: Any, prop: str, floating_zone: str | None
+    ) -> datetime | date:
         if isinstance(value, datetime):
             if value.tzinfo is None:
-                tzid = prop_value.params.get("TZID")
+                tzid = getattr(prop_value, "params", {}).get("TZID")
                 if tzid:
                     self.fail(f"unknown TZID {tzid!r} (and no VTIMEZONE defines it)", prop)
                 if floating_zone is None:
@@ -184,8 +309,9 @@ class _Event:
                     )
                 value = value.replace(tzinfo=ZoneInfo(floating_zone))
             try:
-                # Program files keep whole seconds; a fixed UTC instant is what we store.
-                return value.astimezone(UTC).replace(microsecond=0)
+                # Program files keep whole seconds.
+                value.astimezone(UTC)
+                return value.replace(microsecond=0)
             except (OverflowError, ValueError):
                 self.fail(f"{prop} is out of range", prop)
         if isinstance(value, date):
@@ -193,11 +319,33 @@ class _Event:
         self.fail(f"{prop} must be a date-time such as 20150918T093000Z", prop)
 
 
-def parse(text: str, source: str, options: ImportOptions) -> Program:
+@dataclass
+class _Occurrence:
+    """One time an event takes place, before its id is assigned."""
+
+    event: _Event
+    start: datetime
+    end: datetime
+    occurrence: datetime  # its RECURRENCE-ID: the start the rule gave it
+    all_day: bool
+    recurring: bool
+
+
+def parse(
+    text: str, source: str, options: ImportOptions, report: ImportReport | None = None
+) -> Program:
     """Parse an iCalendar file into a validated Program."""
-    text = text.removeprefix("\ufeff")
+    report = report if report is not None else ImportReport(source)
+    text = prepare_text(text, source, report)
     scan = _scan(text, source)
-    calendar = _load(text, source)
+    for name, count in sorted(scan.skipped.items()):
+        report.dropped(f"{name} components (only VEVENTs are read)", count=count)
+    for name, lines in scan.unread.items():
+        what = f"values of the VEVENT property {name} (a program entry has no place for it)"
+        for line in lines[:EXAMPLES]:
+            report.dropped(what, where=line, count=0)
+        report.dropped(what, count=len(lines))
+    calendar = _load(scan.needed, source, scan)
 
     check_option_zone(options.tz, "--tz", source)
     check_option_zone(options.venue_tz, "--venue-tz", source)
@@ -209,8 +357,6 @@ def parse(text: str, source: str, options: ImportOptions) -> Program:
             line=scan.calendar.line_of("X-WR-TIMEZONE"),
             field="X-WR-TIMEZONE",
         )
-    floating_zone = options.tz or calendar_zone
-    zone = options.venue_tz or options.tz or calendar_zone or "UTC"
 
     components = list(calendar.walk("VEVENT"))
     if len(components) != len(scan.vevents):
@@ -220,32 +366,60 @@ def parse(text: str, source: str, options: ImportOptions) -> Program:
             f"{len(components)} events",
             source=source,
         )
-    events = [_Event(c, lines, source) for c, lines in zip(components, scan.vevents, strict=True)]
-
+    events = [
+        _Event(c, lines, source, report) for c, lines in zip(components, scan.vevents, strict=True)
+    ]
     for event in events:
         _check_readable(event)
-    ids = _entry_ids(events)
-    entries: list[Entry] = []
-    for event, entry_id in zip(events, ids, strict=True):
-        entry = _entry(event, entry_id, floating_zone)
-        if entry is not None:
-            entries.append(entry)
+    event_zone = _agreed_zone(events)
+    floating_zone = options.tz or calendar_zone or event_zone
+    zone = options.venue_tz or options.tz or calendar_zone or event_zone or "UTC"
+    if event_zone and not (options.venue_tz or options.tz or calendar_zone):
+        report.note(f"venue zone {event_zone}: the zone all the events' times are given in")
 
-    name = options.name or _text(calendar.get("X-WR-CALNAME")) or _prodid_name(calendar)
+    occurrences = _occurrences(events, floating_zone, ZoneInfo(zone), report)
+    kinds = KindMapper(report, parse_kind_map(options.kind_map, source))
+    speakers_in_titles = _titles_name_speakers(occurrences)
+    ids = assign_ids(
+        "ics-",
+        [
+            IdKey(
+                _uid_key(o.event),
+                o.occurrence,
+                f"{o.event.text('SUMMARY')}\n{o.event.text('LOCATION')}",
+            )
+            for o in occurrences
+        ],
+    )
+    entries: list[Entry] = []
+    for occurrence, entry_id in zip(occurrences, ids, strict=True):
+        if entry_id is None:
+            report.dropped(
+                "copies of a VEVENT (same UID, start, title and place)",
+                occurrence.event.text("SUMMARY"),
+                occurrence.event.line("UID"),
+            )
+            continue
+        entries.append(_entry(occurrence, entry_id, kinds, speakers_in_titles))
+    kinds.finish()
+
+    name = options.name or _text(calendar.get("X-WR-CALNAME")) or _text(calendar.get("NAME"))
     if not name:
         raise ProgramError(
-            "the calendar has no X-WR-CALNAME; give the workshop's name with --name",
+            "the calendar has no name (no X-WR-CALNAME or NAME); give the workshop's name "
+            "with --name",
             source=source,
             line=scan.calendar.line,
         )
+    if not entries:
+        raise ProgramError(
+            "the calendar has no events to import; an empty program would cancel every entry",
+            source=source,
+            line=scan.calendar.line,
+        )
+    report.kept = len(entries)
     workshop_date = options.date
     if workshop_date is None:
-        if not entries:
-            raise ProgramError(
-                "the calendar has no timed events to take the date from; give it with --date",
-                source=source,
-                line=scan.calendar.line,
-            )
         workshop_date = min(e.start for e in entries).astimezone(ZoneInfo(zone)).date()
     try:
         workshop = Workshop(
@@ -254,6 +428,7 @@ def parse(text: str, source: str, options: ImportOptions) -> Program:
             venue=options.venue or "",
             timezone=zone,
             date=workshop_date,
+            end_date=last_day([e.start for e in entries], ZoneInfo(zone), workshop_date),
             links=options.links,
         )
     except ValidationError as exc:
@@ -272,15 +447,21 @@ def parse(text: str, source: str, options: ImportOptions) -> Program:
         raise ProgramError(message, source=source, field=model_field) from None
 
 
-def _load(text: str, source: str) -> Any:
+def _load(needed: str, source: str, scan: _Scan) -> Any:
     try:
         with warnings.catch_warnings():
             # icalendar warns about sloppy input it repairs; what matters is checked here.
             warnings.simplefilter("ignore")
-            return Calendar.from_ical(text)
+            return Calendar.from_ical(needed)
     except Exception as exc:
-        # The scan has already placed structural and line errors; this is the remainder
-        # (e.g. a malformed calendar-level property), which icalendar raises untyped.
+        # The scan has placed structural and line errors, and only needed properties are
+        # parsed: what remains is a needed calendar-level property icalendar cannot read.
+        for prop in _CALENDAR_PROPS:
+            if prop in scan.calendar.props:
+                line = scan.calendar.line_of(prop)
+                raise ProgramError(
+                    f"{prop} could not be read: {exc}", source=source, line=line, field=prop
+                ) from None
         raise ProgramError(f"not a valid iCalendar file: {exc}", source=source) from None
 
 
@@ -290,68 +471,31 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _prodid_name(calendar: Any) -> str:
-    """The owner part of ``PRODID`` (``-//PYVOBJECT//NONSGML Version 1//EN`` -> PYVOBJECT)."""
-    parts = [p.strip() for p in _text(calendar.get("PRODID")).split("//")]
-    return parts[1] if len(parts) > 1 and parts[1] else ""
-
-
-def _entry_ids(events: list[_Event]) -> list[str]:
-    """Stable, unique ids: ``ics-`` and the UID's slug, then ``-2``, ``-3`` on a clash.
-
-    Generators do reuse a UID for different events (pyconuk2015.ics has two talks with
-    ``...-58703@...``), so only a VEVENT that repeats another's UID, occurrence, DTSTART
-    and SUMMARY (a copy, which would show twice) is an error.
-    """
-    ids: list[str] = []
-    taken: set[str] = set()
-    copies: dict[tuple[str, ...], int] = {}
+def _agreed_zone(events: list[_Event]) -> str | None:
+    """The IANA zone every timed DTSTART with a zone is given in, when they all agree."""
+    zones: set[str] = set()
     for event in events:
-        uid = event.text("UID")
-        if uid:
-            occurrence = _occurrence(event.component.get("RECURRENCE-ID"))
-            key = (
-                uid,
-                occurrence,
-                _occurrence(event.component.get("DTSTART")),
-                event.text("SUMMARY"),
-            )
-            if key in copies:
-                event.fail(
-                    f"this VEVENT repeats the one at line {copies[key]} (same UID {uid!r}, "
-                    "start and title)",
-                    "UID",
-                )
-            copies[key] = event.lines.line_of("UID")
-            base = "ics-" + slugify(f"{uid} {occurrence}".strip(), 90)
-        else:
-            # Without a UID the title is the most stable thing the event has.
-            base = "ics-" + slugify(event.text("SUMMARY"), 90)
-        entry_id, n = base, 1
-        while entry_id in taken:
-            n += 1
-            entry_id = f"{base}-{n}"
-        taken.add(entry_id)
-        ids.append(entry_id)
-    return ids
+        prop = event.component.get("DTSTART")
+        value = getattr(prop, "dt", None)
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            continue
+        key = getattr(value.tzinfo, "key", None)
+        if key is None:
+            tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
+            key = tzid if isinstance(tzid, str) and zone_is_known(tzid) else None
+        if key is None:
+            return None
+        zones.add(key)
+    if len(zones) != 1:
+        return None
+    zone = zones.pop()
+    return zone if zone not in ("UTC", "Etc/UTC") and zone_is_known(zone) else None
 
 
-def _occurrence(recurrence: Any) -> str:
-    """A date-time property as text ("" when absent), e.g. RECURRENCE-ID."""
-    if isinstance(recurrence, list):
-        recurrence = recurrence[0] if recurrence else None
-    if recurrence is None:
-        return ""
-    moment = getattr(recurrence, "dt", None)
-    return moment.isoformat() if isinstance(moment, date) else str(recurrence)
-
-
-_USED = frozenset(
-    {
-        "UID", "SUMMARY", "DESCRIPTION", "LOCATION", "URL", "DTSTART", "DTEND", "DURATION",
-        "CATEGORIES", "ORGANIZER", "ATTENDEE", "RECURRENCE-ID", "STATUS",
-    }
-)  # fmt: skip
+def _uid_key(event: _Event) -> str:
+    uid = event.text("UID")
+    # Without a UID the title is the most stable thing the event has.
+    return uid if uid else "summary " + event.text("SUMMARY")
 
 
 def _check_readable(event: _Event) -> None:
@@ -361,63 +505,224 @@ def _check_readable(event: _Event) -> None:
             event.fail(f"{prop or 'a line'} could not be read: {message}", prop)
 
 
-def _entry(event: _Event, entry_id: str, floating_zone: str | None) -> Entry | None:
-    if event.text("STATUS").upper() == "CANCELLED":
-        return None
+def _occurrences(
+    events: list[_Event], floating_zone: str | None, venue_zone: ZoneInfo, report: ImportReport
+) -> list[_Occurrence]:
+    """Every time each event takes place: rules expanded, overrides applied, cancelled out."""
+    overrides: dict[tuple[str, datetime], _Event] = {}
+    for event in events:
+        if event.component.get("RECURRENCE-ID") is not None:
+            recurrence = event.moment("RECURRENCE-ID", floating_zone)
+            instant = _instant(recurrence, venue_zone)
+            overrides[(event.text("UID"), instant)] = event
+
+    out: list[_Occurrence] = []
+    for event in events:
+        if event.component.get("RECURRENCE-ID") is not None:
+            continue
+        if event.text("STATUS").upper() == "CANCELLED":
+            report.dropped(
+                "cancelled events (STATUS:CANCELLED)", event.text("SUMMARY"), event.line("STATUS")
+            )
+            continue
+        start, end, all_day = _times(event, floating_zone, venue_zone)
+        recurring = any(event.component.get(p) is not None for p in ("RRULE", "RDATE"))
+        starts = _expand(event, start, floating_zone, venue_zone, report) if recurring else [start]
+        if recurring:
+            report.note(
+                "occurrences of recurring events, each kept as an entry",
+                event.text("SUMMARY"),
+                event.line("RRULE" if event.component.get("RRULE") is not None else "RDATE"),
+                count=len(starts),
+            )
+        length = end - start
+        uid = event.text("UID")
+        for moment in starts:
+            key = (uid, moment.astimezone(UTC))
+            override = overrides.get(key) if uid else None
+            if override is not None:
+                continue  # the override is added below, in its place
+            if all_day:
+                report.note(
+                    "all-day events, kept as entries from 00:00 to 24:00 venue time",
+                    event.text("SUMMARY"),
+                    event.line("DTSTART"),
+                )
+            out.append(_Occurrence(event, moment, moment + length, moment, all_day, recurring))
+    for key, override in overrides.items():
+        if override.text("STATUS").upper() == "CANCELLED":
+            report.dropped(
+                "cancelled occurrences of recurring events (STATUS:CANCELLED)",
+                override.text("SUMMARY"),
+                override.line("STATUS"),
+            )
+            continue
+        start, end, all_day = _times(override, floating_zone, venue_zone)
+        out.append(_Occurrence(override, start, end, key[1], all_day, True))
+    return out
+
+
+def _instant(value: datetime | date | None, venue_zone: ZoneInfo) -> datetime:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    assert value is not None
+    return datetime.combine(value, time(0), tzinfo=venue_zone).astimezone(UTC)
+
+
+def _times(
+    event: _Event, floating_zone: str | None, venue_zone: ZoneInfo
+) -> tuple[datetime, datetime, bool]:
+    """Start and end of the event as it is written (its first occurrence), and if all-day."""
     start = event.moment("DTSTART", floating_zone)
     if start is None:
         event.fail("DTSTART is missing", "DTSTART")
-    if not isinstance(start, datetime):
-        return None
-    if event.component.get("SUMMARY") is None:
-        event.fail("SUMMARY (the title) is missing", "SUMMARY")
-    # An empty SUMMARY is a slot the exporter left blank (pyconuk2015.ics has one); kept so
-    # the organizer sees it in the program file.
-    title = event.text("SUMMARY") or UNTITLED
-
     end_prop = "DTEND"
     end = event.moment("DTEND", floating_zone)
     if end is None:
         end_prop = "DURATION"
         duration = event.single("DURATION")
-        length = getattr(duration, "dt", None) if duration is not None else timedelta(0)
-        if not isinstance(length, timedelta):
-            event.fail("DURATION must be a duration such as PT1H30M", "DURATION")
+        length: Any
+        if duration is None:
+            # RFC 5545: a date lasts one day, a date-time no time at all.
+            length = timedelta(days=1) if not isinstance(start, datetime) else timedelta(0)
+        else:
+            length = getattr(duration, "dt", None)
+            if not isinstance(length, timedelta):
+                event.fail("DURATION must be a duration such as PT1H30M", "DURATION")
         try:
             end = start + length
         except OverflowError:
             event.fail("DURATION runs past the year 9999", "DURATION")
+    if not isinstance(start, datetime):
+        if isinstance(end, datetime):
+            event.fail("DTEND is a date-time, but DTSTART is a date", end_prop)
+        first = datetime.combine(start, time(0), tzinfo=venue_zone)
+        after = datetime.combine(max(end, start + timedelta(days=1)), time(0), tzinfo=venue_zone)
+        return first, after, True
     if not isinstance(end, datetime):
-        event.fail("DTEND is a date, but DTSTART is a date-time", "DTEND")
+        event.fail("DTEND is a date, but DTSTART is a date-time", end_prop)
+    if end < start:
+        event.fail(f"end {end.isoformat()} is before start {start.isoformat()}", end_prop)
+    return start, end, False
 
+
+def _expand(
+    event: _Event,
+    start: datetime,
+    floating_zone: str | None,
+    venue_zone: ZoneInfo,
+    report: ImportReport,
+) -> list[datetime]:
+    """The starts of a recurring event (RRULE, RDATE, minus EXDATE), first one included."""
+    rules = rruleset()
+    rule = event.component.get("RRULE")
+    bounded = True
+    for one in rule if isinstance(rule, list) else ([rule] if rule is not None else []):
+        rules.rrule(_rrule(event, one, start))
+        bounded = bounded and ("COUNT" in one or "UNTIL" in one)
+    rules.rdate(start)
+    for prop in ("RDATE", "EXDATE"):
+        values = event.component.get(prop)
+        for item in values if isinstance(values, list) else ([values] if values else []):
+            for dt in getattr(item, "dts", []):
+                # An RDATE may be a PERIOD (start, end or duration): its start is the date.
+                raw = dt.dt[0] if isinstance(dt.dt, tuple) else dt.dt
+                value = event.aware(raw, item, prop, floating_zone)
+                if not isinstance(value, datetime):
+                    value = datetime.combine(value, start.timetz())
+                (rules.rdate if prop == "RDATE" else rules.exdate)(value)
+    limit = start + _OPEN_RULE_SPAN
+    starts: list[datetime] = []
+    for moment in rules:
+        if len(starts) >= _MAX_OCCURRENCES or (not bounded and moment > limit):
+            report.changed(
+                "recurring events without an end: only their first year (at most 1,000 "
+                "occurrences) kept",
+                event.text("SUMMARY"),
+                event.line("RRULE"),
+            )
+            break
+        starts.append(moment)
+    return starts
+
+
+def _rrule(event: _Event, rule: Any, start: datetime) -> Any:
+    """A dateutil rule for one RRULE; a date or floating UNTIL is read in the start's zone."""
+    parts = {k: v for k, v in rule.items() if k != "UNTIL"}
+    until = rule.get("UNTIL")
+    text = rule.__class__(parts).to_ical().decode()
+    if until:
+        moment = until[0] if isinstance(until, list) else until
+        if not isinstance(moment, datetime):
+            moment = datetime.combine(moment, time(23, 59, 59))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=start.tzinfo)
+        text += ";UNTIL=" + moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        return rrulestr(text, dtstart=start)
+    except (ValueError, TypeError) as exc:
+        event.fail(f"RRULE could not be read: {exc}", "RRULE")
+
+
+def _entry(
+    occurrence: _Occurrence, entry_id: str, kinds: KindMapper, speakers_in_titles: str | None
+) -> Entry:
+    event = occurrence.event
+    report = event.report
+    if event.component.get("SUMMARY") is None:
+        event.fail("SUMMARY (the title) is missing", "SUMMARY")
+    # An empty SUMMARY is a slot the exporter left blank (pyconuk2015.ics has one); kept so
+    # the organizer sees it in the program file.
+    title = " ".join(event.text("SUMMARY").split()) or UNTITLED
+    category = _first_category(event.component)
+    title, tagged = _kind_tag(title)
+    if tagged is not None and category is None:
+        category = tagged
+    default = "other" if occurrence.all_day else "talk"
+    kind = kinds.kind(category, event.line("CATEGORIES"), title, default)
+    if category is None and _KEYNOTE.match(title):
+        kind = "keynote"
+    description = event.text("DESCRIPTION")
+    people = _people(event.component, report, event.line())
+    if not people:
+        people = _description_speakers(description)
+    if not people:
+        title, people = _title_speakers(title, speakers_in_titles, event)
+
+    room = event.text("LOCATION") or None
+    if room is not None and len(room) > 200:
+        report.changed("places (LOCATION) cut to 200 characters", room, event.line("LOCATION"))
+        room = room[:199].rstrip() + "…"
+    if len(title) > 2000:
+        report.changed("titles cut to 2,000 characters", title, event.line("SUMMARY"))
+        title = title[:1999].rstrip() + "…"
     url = event.text("URL")
+    candidates = [("Event page", url)] if url else []
+    markdown = _MD_LINK.match(title)
+    if markdown is not None:
+        report.changed(
+            "titles written as a Markdown link: text kept, link added", title, event.line("SUMMARY")
+        )
+        title = markdown[1].strip()
+        candidates.append(("More information", markdown[2]))
     values = {
         "id": entry_id,
-        "kind": kind_from_type(_first_category(event.component)),
+        "kind": kind,
         "title": title,
-        "people": _people(event.component),
-        "abstract": event.text("DESCRIPTION"),
-        "start": start,
-        "end": end,
-        "room": event.text("LOCATION") or None,
-        "links": make_links([("Event page", url)] if url else []),
+        "people": people,
+        "abstract": description if len(description) <= 20000 else description[:19999] + "…",
+        "start": occurrence.start,
+        "end": occurrence.end,
+        "room": room,
+        "links": make_links(candidates),
     }
+    if len(description) > 20000:
+        report.changed("descriptions cut to 20,000 characters", title, event.line("DESCRIPTION"))
     try:
         return Entry.model_validate(values)
     except ValidationError as exc:
-        # No field means the model's only whole-entry check failed: end before start.
         model_field, message = first_validation_error(exc)
-        prop = {
-            "id": "UID",
-            "kind": "CATEGORIES",
-            "title": "SUMMARY",
-            "people": "ATTENDEE",
-            "abstract": "DESCRIPTION",
-            "start": "DTSTART",
-            "end": end_prop,
-            "room": "LOCATION",
-            "links": "URL",
-        }.get(model_field or "end")
+        prop = _ENTRY_FIELDS.get(model_field or "end", "DTEND")
         event.fail(message, prop)
 
 
@@ -430,14 +735,160 @@ def _first_category(component: Any) -> str | None:
     return None
 
 
-def _people(component: Any) -> list[str]:
+_MD_LINK = re.compile(r"^\[([^\[\]]+)\]\((https?://[^()\s]+)\)$")
+_KIND_TAG = re.compile(r"^\[([^\[\]]{1,40})\]\s*(.+)$")
+_KEYNOTE = re.compile(r"^keynote\b", re.IGNORECASE)
+
+
+def _kind_tag(title: str) -> tuple[str, str | None]:
+    """ "[talk] Title" (PyCon US) into the title and its tag."""
+    match = _KIND_TAG.match(title)
+    if match is None:
+        return title, None
+    return match[2].strip(), match[1].strip()
+
+
+def _people(component: Any, report: ImportReport, line: int) -> list[str]:
     """Names (CN) of the organizer and attendees, in file order, each once."""
     people: list[str] = []
     for prop in ("ORGANIZER", "ATTENDEE"):
         value = component.get(prop)
         for address in value if isinstance(value, list) else [value]:
             params = getattr(address, "params", None)
-            name = str(params.get("CN") or "").strip() if params is not None else ""
-            if name and name not in people:
-                people.append(name)
+            raw = params.get("CN") if params is not None else None
+            for name in _cn_names(raw):
+                name = clean_value(name, report, line)
+                if name and name not in people:
+                    people.append(name)
     return people
+
+
+def _cn_names(raw: Any) -> list[str]:
+    """The names in a CN: icalendar splits an unquoted CN at its commas (RFC 5545 allows no
+    comma there unquoted); "Valerio Lupi, Gabriele Zuddas" is two people, "Doe, Jane" one."""
+    if raw is None:
+        return []
+    parts = [" ".join(str(p).split()) for p in (raw if isinstance(raw, list) else [raw])]
+    parts = [p for p in parts if p]
+    if len(parts) > 1 and not all(len(p.split()) >= 2 for p in parts):
+        return [", ".join(parts)]
+    if len(parts) == 1:
+        pieces = [" ".join(p.split()) for p in parts[0].split(",")]
+        if len(pieces) > 1 and all(len(p.split()) >= 2 for p in pieces):
+            return pieces
+    return parts
+
+
+_SPEAKERS_BLOCK = re.compile(r"(?:^|\n)Speakers?:[ \t]*\n(.+)$", re.DOTALL)
+_NAME_WORD = re.compile(r"^(?:[A-ZÀ-ÖØ-ÞĀ-ſ][\w'’.-]*|[a-z]{1,3}|[A-Z]\.)$")
+_PARTICLES = frozenset({"van", "von", "de", "der", "den", "da", "di", "del", "la", "le", "du"})
+#: Capitalised words that start titles rather than names.
+_NOT_NAMES = frozenset(
+    {
+        "a", "an", "the", "and", "or", "of", "in", "on", "for", "to", "with", "from", "how",
+        "why", "what", "when", "your", "my", "our", "intro", "introduction", "keynote",
+        "talk", "workshop", "tutorial", "panel", "session", "python", "data", "day", "track",
+        "welcome", "opening", "closing", "lunch", "break", "building", "beyond", "towards",
+        "learning", "machine", "deep", "open", "new", "part",
+    }
+)  # fmt: skip
+
+
+def _looks_like_name(text: str) -> bool:
+    words = text.split()
+    if not 2 <= len(words) <= 5 or len(text) > 60:
+        return False
+    if any(w.casefold().strip(".") in _NOT_NAMES for w in words):
+        return False
+    if words[0] in _PARTICLES or not words[-1][:1].isupper():
+        return False
+    return all(_NAME_WORD.match(w) and not w.endswith(("'s", "’s")) for w in words)
+
+
+def _description_speakers(description: str) -> list[str]:
+    """Names under a "Speakers:" line (PyCon US: each name on its own line, then its biography
+    in HTML; a name follows the heading or the end of the previous biography)."""
+    match = _SPEAKERS_BLOCK.search(description)
+    if match is None:
+        return []
+    names: list[str] = []
+    expect_name = True
+    for line in match[1].split("\n"):
+        line = line.strip()
+        if not line:
+            expect_name = True
+            continue
+        if expect_name and _SPEAKER_LINE.match(line) and len(line.split()) <= 8:
+            if line not in names:
+                names.append(line)
+            expect_name = False
+            continue
+        expect_name = line.endswith("</p>")
+    return names
+
+
+_SPEAKER_LINE = re.compile(r"^[^\W\d_][^<>]{0,78}[^\s.!?:;,<>]$")
+
+
+_BY_SPEAKER = re.compile(
+    r"^(?P<title>.+?)\s*\((?:\w+\s+)?by\s+(?P<names>[^()]+)\)\s*$", re.IGNORECASE
+)
+_KEYNOTE_SPEAKER = re.compile(
+    r"^(?P<label>keynote)\s*(?::|-|–|—|by)\s*(?P<name>[^,:()]+?)(?:\s*,\s*(?P<rest>.+))?$",
+    re.IGNORECASE,
+)
+
+
+def _split_names(text: str) -> list[str]:
+    return [n.strip() for n in re.split(r"\s*(?:,|&|\band\b)\s*", text) if n.strip()]
+
+
+def _titles_name_speakers(occurrences: list[_Occurrence]) -> str | None:
+    """How this calendar writes speakers into titles, if it does: "head" for "Jane Doe: Title",
+    "tail" for "Title - Jane Doe, John Roe" (pretalx), when most titles with that separator
+    look so."""
+    votes = {"head": [0, 0], "tail": [0, 0]}
+    for occurrence in occurrences:
+        title = _kind_tag(occurrence.event.text("SUMMARY"))[0]
+        head, sep, rest = title.partition(": ")
+        if sep and rest and not _KEYNOTE.match(head):
+            votes["head"][0] += 1
+            votes["head"][1] += _looks_like_name(head)
+        rest, sep, tail = title.rpartition(" - ")
+        if sep and rest:
+            votes["tail"][0] += 1
+            votes["tail"][1] += all(_looks_like_name(n) for n in _split_names(tail))
+    for style, (seen, named) in votes.items():
+        if seen and named * 2 > seen:
+            return style
+    return None
+
+
+def _title_speakers(title: str, style: str | None, event: _Event) -> tuple[str, list[str]]:
+    """Speakers written in the title, taken out of it (and reported)."""
+    report, line = event.report, event.line("SUMMARY")
+    match = _BY_SPEAKER.match(title)
+    if match is not None:
+        names = _split_names(match["names"])
+        if names and all(len(n) <= 80 for n in names):
+            rest = match["title"].strip()
+            for name in names:
+                # "Keynote: Jane Doe All about X (talk by Jane Doe)": the name once is enough.
+                rest = re.sub(rf"(?<=:)\s*{re.escape(name)}\s+", " ", rest, count=1).strip()
+            report.changed("speakers taken out of the title ('Title (talk by …)')", title, line)
+            return rest, names
+    match = _KEYNOTE_SPEAKER.match(title)
+    if match is not None and _looks_like_name(match["name"].strip()):
+        # The speaker's name is the keynote's only title: keep it, and name the speaker.
+        report.changed("keynote speakers read from the title ('Keynote: Jane Doe')", title, line)
+        return title, [match["name"].strip()]
+    head, sep, rest = title.partition(": ")
+    if style == "head" and sep and rest.strip() and _looks_like_name(head):
+        report.changed("speakers taken out of the title ('Jane Doe: Title')", title, line)
+        return rest.strip(), [head.strip()]
+    rest, sep, tail = title.rpartition(" - ")
+    names = _split_names(tail)
+    if style == "tail" and sep and rest.strip() and all(_looks_like_name(n) for n in names):
+        report.changed("speakers taken out of the title ('Title - Jane Doe')", title, line)
+        return rest.strip(), names
+    return title, []

@@ -17,6 +17,8 @@ from pydantic import ValidationError
 
 from bot.errors import ProgramError
 from bot.program.importers import ImportOptions
+from bot.program.importers.kinds import parse_kind_map
+from bot.program.importers.report import ImportReport, prepare_text
 from bot.program.model import Entry, Link, Person, Program, Workshop, slugify, sort_entries
 
 #: The options that turn the HAET 2022 page (tests/fixtures/haet2022_virtual_site.txt) into the
@@ -95,16 +97,19 @@ class _Raw:
     people: tuple[str, ...]
     abstract: str
     speaker: str | None = None
+    label: str | None = None
 
 
-def parse(text: str, source: str, options: ImportOptions) -> Program:
+def parse(
+    text: str, source: str, options: ImportOptions, report: ImportReport | None = None
+) -> Program:
     """Parse a copied virtual-site workshop page into a validated Program.
 
     Raises only ProgramError, which names the line of the page where it went wrong.
     """
+    report = report if report is not None else ImportReport(source)
+    text = prepare_text(text, source, report)
     lines = [line.rstrip("\r") for line in text.split("\n")]
-    if lines and lines[0].startswith("\ufeff"):
-        lines[0] = lines[0][1:]
     name, acronym, day, shown_zone, venue_zone = _check_options(options, source, lines)
 
     stop = _find(lines, MORE_FROM_AUTHORS, 0, len(lines))
@@ -134,7 +139,27 @@ def parse(text: str, source: str, options: ImportOptions) -> Program:
         for begin, end in zip(starts, [*starts[1:], info], strict=True)
     ]
     organizers = _parse_organizers(lines, info + 1, stop, source)
+    if stop == len(lines):
+        # The page always ends with "More from the Same Authors"; without it, the organizer
+        # list that comes before it may be cut short.
+        last = _last_nonblank(lines, stop)
+        if not organizers:
+            raise ProgramError(
+                f"the page ends at line {last} inside its '{AUTHOR_INFORMATION}' section, "
+                "with no organizers; it looks cut off (copy the whole workshop page)",
+                source=source,
+                line=last,
+            )
+        report.changed(
+            f"the page ends without '{MORE_FROM_AUTHORS}': if it was cut off, the organizer "
+            "list may be incomplete",
+            where=last,
+        )
+    kind_map = parse_kind_map(options.kind_map, source)
+    if kind_map:
+        raws = [_mapped_kind(raw, kind_map) for raw in raws]
     entries = _build_entries(raws, source)
+    report.kept = len(entries)
 
     try:
         workshop = Workshop(
@@ -158,6 +183,14 @@ def parse(text: str, source: str, options: ImportOptions) -> Program:
         return Program(workshop=workshop, entries=tuple(sort_entries(entries)))
     except ValidationError as exc:
         raise ProgramError(_message(exc.errors()[0]), source=source, line=1) from None
+
+
+def _mapped_kind(raw: _Raw, kind_map: dict[str, str]) -> _Raw:
+    """The entry with the organizer's ``--kind-map`` applied to its page label."""
+    key = " ".join((raw.label or "").casefold().split())
+    if key in kind_map:
+        raw.kind = kind_map[key]
+    return raw
 
 
 def _check_options(
@@ -298,6 +331,7 @@ def _parse_block(
         people=people,
         abstract=abstract,
         speaker=speaker,
+        label=label,
     )
 
 

@@ -132,10 +132,7 @@ async def settings(
     engine = create_engine(database_url)
     try:
         await migrate.upgrade(engine)
-        with monkeypatch.context() as patch:
-            # The digest only tells reloads apart; dumping 3 MB of YAML for it costs a second.
-            patch.setattr(loader, "dump_program", lambda _program: "synthetic")
-            await loader.load_program(create_sessionmaker(engine), program, DAY_START)
+        await loader.load_program(create_sessionmaker(engine), program, DAY_START)
     finally:
         await engine.dispose()
     yield Settings(

@@ -121,9 +121,7 @@ def synthetic_program() -> Program:
 
 
 @pytest.fixture
-async def settings(
-    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Settings]:
+async def settings(tmp_path: Path, database_url: str) -> AsyncIterator[Settings]:
     """The synthetic program, loaded into the database before the bot starts."""
     program = synthetic_program()
     # Parsing a 3 MB program file with PyYAML's pure-Python loader takes seconds per test, so

@@ -331,6 +331,8 @@ class DiscordOutbox:
                 f" You had your reminder already; I'll remind you again "
                 f"{int(payload.get('minutes_before', 0))} min before the new time."
             )
+        elif reminder == "again_now":
+            text += " You had your reminder already; a new one follows now."
         return text
 
     async def update_board(

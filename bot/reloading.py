@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.program.files import load_program
+from bot.program.files import ProgramWarning, load_program
 from bot.program.loader import LoadReport
 from bot.program.loader import load_program as load_into_db
 from bot.services.program import ProgramService
@@ -46,11 +46,17 @@ class ProgramReloader:
         in its transaction; the engine sends them.
         """
         # Parsing and checking a big file takes seconds of CPU: in a thread, off the loop.
-        program = await asyncio.to_thread(load_program, path)
+        warnings: list[ProgramWarning] = []
+        program = await asyncio.to_thread(load_program, path, warnings)
+        for warning in warnings:
+            log.warning("program file: %s", warning)
         async with self._lock:
             now = self._clock.now()
-            report = await load_into_db(self._sessions, program, now)
-            await self._program.refresh()
+            # Nothing is sent between the commit and the refresh (it would be worded from the
+            # program the database no longer holds).
+            async with self._program.changing():
+                report = await load_into_db(self._sessions, program, now)
+                await self._program.refresh()
             # The search index of a big program takes a second to build: not on the loop.
             await asyncio.to_thread(self._search.index)
             if gc.get_freeze_count():

@@ -18,7 +18,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -206,6 +206,7 @@ class DeliveryEngine:
         # in flight, or a dead one's): the engine looks again then, whatever kind it is.
         self._lease_wake: float | None = None
         self._helpers: list[asyncio.Task[None]] = []
+        self._program_checked = 0.0  # when the database's program was last compared to ours
         # This machine's clocks (replaceable in tests: a machine whose clock is off, a jump).
         self._wall: Callable[[], float] = time.time
         self.wall_check_every = 5.0  # seconds
@@ -221,7 +222,7 @@ class DeliveryEngine:
         self._current: asyncio.Task[object] | None = None
         # Outcomes of sends that happened but could not be written (the database refused):
         # written first thing in the next pass, before anything is claimed, so never re-sent.
-        self._unrecorded: dict[str, tuple[str, SendResult, bool, int | None]] = {}
+        self._unrecorded: dict[str, tuple[str, SendResult, bool, DueReminder | None]] = {}
         self._failing = False  # the last pass failed: say so once at ERROR, then in brief
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -348,6 +349,9 @@ class DeliveryEngine:
 
     async def process_due(self) -> datetime | None:
         """Send (or skip) everything due now; return when to look next (None: nothing left)."""
+        # A reload by another process on the same database: follow it before planning.
+        await self._program.refresh_if_changed()
+        self._program_checked = time.monotonic()
         if not self._program.loaded:
             return None
         traffic = ENGINE_TRAFFIC.set(True)
@@ -395,6 +399,14 @@ class DeliveryEngine:
         if retry_soon:
             next_times.append(now + timedelta(seconds=5 * self._clock.speed))
         return min(next_times) if next_times else None
+
+    async def _current_program(self) -> None:
+        """Before a send: wait out a reload in progress here, and follow one made by another
+        process (checked at most once a second)."""
+        await self._program.settled()
+        if time.monotonic() - self._program_checked > 1.0:
+            self._program_checked = time.monotonic()
+            await self._program.refresh_if_changed()
 
     async def _each(self, items: Iterable[T], deliver: Callable[[T], Awaitable[bool]]) -> bool:
         """Deliver ``items``, ``concurrency`` at a time; True if any should be retried soon.
@@ -525,13 +537,14 @@ class DeliveryEngine:
                 return retry_soon
 
     async def _deliver_reminder(self, reminder: DueReminder) -> bool:
+        await self._current_program()
+        # Worded from the program as it is now (a reload may have moved the talk meanwhile).
+        talk = self._program.snapshot.by_id.get(reminder.talk.id, reminder.talk)
+        reminder = replace(reminder, talk=talk)
         now = self._clock.now()
-        talk = reminder.talk
         if talk.cancelled or now >= talk.end:
             why = "cancelled" if talk.cancelled else "the talk ended before it could be sent"
-            await self._skip(
-                reminder.key, "reminder", reminder.due_at, reminder.subscription_id, why
-            )
+            await self._skip(reminder.key, "reminder", reminder.due_at, reminder, why)
             return False
         token = await self._claim(reminder.key, "reminder", reminder.due_at)
         if token is None:
@@ -541,7 +554,7 @@ class DeliveryEngine:
         result = await self._send(
             token, reminder.key, self._outbox.send_reminder(reminder, late=late)
         )
-        return await self._record(reminder.key, token, result, late, reminder.subscription_id)
+        return await self._record(reminder.key, token, result, late, reminder)
 
     async def _settle_subscription(self, reminder: DueReminder) -> None:
         """A due reminder whose key is taken: if that send is over, the subscription is too.
@@ -559,13 +572,17 @@ class DeliveryEngine:
                 return  # in flight elsewhere, or to be retried: its lease brings us back
             await s.execute(
                 update(Subscription)
-                .where(Subscription.id == reminder.subscription_id, Subscription.state == "active")
+                .where(*_still_due(reminder))
                 .values(state=_subscription_state(row.state, row.error))
             )
 
     # -- announcements ------------------------------------------------------------------------
 
     async def _deliver_announcement(self, item: PlannedAnnouncement) -> bool:
+        await self._current_program()
+        current = self._program.snapshot.by_id.get(item.talk.id)
+        if current is None or current.cancelled or current.start != item.talk.start:
+            return False  # moved or cancelled by a reload since this pass planned it
         now = self._clock.now()
         assert self._announced is not None
         if now >= item.deadline:
@@ -700,6 +717,7 @@ class DeliveryEngine:
         return retry_soon, next_due
 
     async def _deliver_notice(self, notice: QueuedNotice) -> bool:
+        await self._current_program()
         token = self._new_token()
         async with self._sessions() as s, s.begin():
             taken = await s.execute(
@@ -883,14 +901,14 @@ class DeliveryEngine:
         token: str,
         result: SendResult,
         late: bool,
-        subscription_id: int | None,
+        reminder: DueReminder | None,
     ) -> bool:
         """Write the outcome; True when the item should be tried again soon."""
         try:
-            await self._write_outcome(key, token, result, late, subscription_id)
+            await self._write_outcome(key, token, result, late, reminder)
         except BaseException:
             # Sent (or refused) but not written: held until the database takes it.
-            self._unrecorded[key] = (token, result, late, subscription_id)
+            self._unrecorded[key] = (token, result, late, reminder)
             raise
         self._unrecorded.pop(key, None)
         if result.outcome in (Outcome.FORBIDDEN, Outcome.GONE) and result.channel_id is not None:
@@ -914,8 +932,8 @@ class DeliveryEngine:
         """Write the outcomes a failed write held back (raises while the database refuses)."""
         if not self._unrecorded:
             return
-        for key, (token, result, late, subscription_id) in list(self._unrecorded.items()):
-            await self._record(key, token, result, late, subscription_id)
+        for key, (token, result, late, reminder) in list(self._unrecorded.items()):
+            await self._record(key, token, result, late, reminder)
         self._announced = None  # re-read: a held announcement is final now
 
     async def _write_outcome(
@@ -924,7 +942,7 @@ class DeliveryEngine:
         token: str,
         result: SendResult,
         late: bool,
-        subscription_id: int | None,
+        reminder: DueReminder | None,
     ) -> None:
         state = {
             Outcome.SENT: "sent",
@@ -961,12 +979,12 @@ class DeliveryEngine:
                     result.outcome.value,
                 )
                 return
-            if subscription_id is not None and result.outcome is not Outcome.RETRY:
+            if reminder is not None and result.outcome is not Outcome.RETRY:
+                # Only the reminder this was (a reload may have re-timed it meanwhile: then the
+                # re-timed one is still to be sent).
                 sub_state = _subscription_state(state, result.error, result.outcome)
                 await s.execute(
-                    update(Subscription)
-                    .where(Subscription.id == subscription_id, Subscription.state == "active")
-                    .values(state=sub_state)
+                    update(Subscription).where(*_still_due(reminder)).values(state=sub_state)
                 )
             if result.outcome is Outcome.FORBIDDEN and result.channel_id is not None:
                 await self._note_once(
@@ -985,7 +1003,7 @@ class DeliveryEngine:
                 )
 
     async def _skip(
-        self, key: str, kind: str, due_at: datetime, subscription_id: int | None, why: str
+        self, key: str, kind: str, due_at: datetime, reminder: DueReminder | None, why: str
     ) -> None:
         # Skipped only if no one recorded it first (a process that posted it, or a send still
         # claimed by a process that died, which is never taken over now that it is too late).
@@ -1001,7 +1019,7 @@ class DeliveryEngine:
                 )
             skipped = bool(result.rowcount)  # type: ignore[attr-defined]
         async with self._sessions() as s:
-            if subscription_id is not None:
+            if reminder is not None:
                 state = "missed"
                 if not skipped:
                     row = (
@@ -1013,9 +1031,7 @@ class DeliveryEngine:
                         state = _subscription_state(row.state, row.error)
                 async with s.begin():
                     await s.execute(
-                        update(Subscription)
-                        .where(Subscription.id == subscription_id, Subscription.state == "active")
-                        .values(state=state)
+                        update(Subscription).where(*_still_due(reminder)).values(state=state)
                     )
         if skipped:
             log.warning("skipping %s: %s", key, why)
@@ -1068,3 +1084,14 @@ def _subscription_state(
     if outcome is Outcome.UNDELIVERABLE or (outcome is None and error and "(50007)" in error):
         return "undeliverable"
     return "failed"
+
+
+def _still_due(reminder: DueReminder) -> tuple[Any, ...]:
+    """The subscription row as it was when ``reminder`` was taken from it: still active, with
+    the same due time and revision (a reload or a re-subscription changes them)."""
+    return (
+        Subscription.id == reminder.subscription_id,
+        Subscription.state == "active",
+        Subscription.due_at == reminder.due_at,
+        Subscription.revision == reminder.revision,
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -148,6 +149,9 @@ async def _retime_and_tell(
     time (a new revision, so a new send): "your reminder moves with it" stays true.
     """
     notices: list[dict[str, Any]] = []
+    # Each load's notices are its own: a move undone and made again, or a second cancellation
+    # after subscribing again, is told again (a key reused from an earlier load would not be).
+    load = uuid.uuid4().hex[:10]
     for move in report.moved:
         subs = await s.scalars(
             select(Subscription).where(
@@ -163,7 +167,7 @@ async def _retime_and_tell(
                 # Due already (moved earlier): sent now, not as "late".
                 sub.due_at = max(new_due, now) if upcoming else new_due
             elif upcoming:
-                reminder = "again"
+                reminder = "again" if new_due > now else "again_now"
                 sub.state = "active"
                 sub.revision = (sub.revision or 0) + 1
                 sub.due_at = max(new_due, now)
@@ -171,7 +175,7 @@ async def _retime_and_tell(
                 reminder = "none"
             notices.append(
                 _notice(
-                    f"notice:moved:{sub.id}:{move.new_start.astimezone(UTC):%Y%m%dT%H%M%SZ}",
+                    f"notice:moved:{sub.id}:{move.new_start.astimezone(UTC):%Y%m%dT%H%M%SZ}:{load}",
                     sub,
                     now,
                     {"about": "moved", "reminder": reminder},
@@ -185,7 +189,9 @@ async def _retime_and_tell(
             )
         )
         for sub in subs:
-            notices.append(_notice(f"notice:cancelled:{sub.id}", sub, now, {"about": "cancelled"}))
+            notices.append(
+                _notice(f"notice:cancelled:{sub.id}:{load}", sub, now, {"about": "cancelled"})
+            )
             if sub.state == "active":
                 sub.state = "cancelled"
     return notices

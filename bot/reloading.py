@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.db import migrate
 from bot.program.files import ProgramWarning, load_program
 from bot.program.loader import LoadReport
 from bot.program.loader import load_program as load_into_db
@@ -55,7 +56,9 @@ class ProgramReloader:
             # Nothing is sent between the commit and the refresh (it would be worded from the
             # program the database no longer holds).
             async with self._program.changing():
-                report = await load_into_db(self._sessions, program, now)
+                # One load at a time on this database, with other processes' start-ups too.
+                async with migrate.startup_lock(self._sessions.kw["bind"]):
+                    report = await load_into_db(self._sessions, program, now)
                 await self._program.refresh()
             # The search index of a big program takes a second to build: not on the loop.
             await asyncio.to_thread(self._search.index)

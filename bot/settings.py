@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     discord_gateway_url: str = Field(default="wss://gateway.discord.gg/")
 
     simulate_start: datetime | None = None
-    speed: float = Field(default=1.0, gt=0)
+    speed: float = Field(default=1.0, gt=0, le=10_000, allow_inf_nan=False)
 
     log_level: str = "INFO"
 

@@ -466,6 +466,8 @@ async def test_a_deleted_announcement_channel_is_reported_once_not_per_post(
     assert len([m for m in olga.dms if f"<#{gone_id}>" in m["content"]]) == 1
     next_due = engine_of(local).stats.next_due
     assert next_due is None or next_due > clock.now()
+    # The note was about the channel given up: /status no longer shows it.
+    assert "no longer exists" not in (await olga.slash("status")).text()
 
 
 @pytest.mark.parametrize("rate_limits", [FAST_LIMITS])

@@ -20,7 +20,7 @@ from bot.client import WorkshopBot
 from bot.clock import Clock, RehearsalClock, SystemClock
 from bot.db import migrate
 from bot.db.session import create_engine, create_sessionmaker
-from bot.delivery import DiscordOutbox
+from bot.delivery import DiscordOutbox, pace_every_request
 from bot.logs import configure_logging
 from bot.program.loader import LoadReport
 from bot.reloading import ProgramReloader
@@ -172,12 +172,14 @@ def build_bot(
         dev_guild_id=dev_guild_id if dev_guild_id is not None else services.settings.dev_guild_id,
         **options,
     )
+    # Every request the bot makes waits on one pacer: members' first, then the engine's.
+    pace_every_request(bot.http, Pacer(services.settings.delivery_rate))
     services.outbox = DiscordOutbox(
         bot,
         services.sessions,
         services.program,
         services.targets,
-        Pacer(services.settings.delivery_rate),
+        send_timeout=services.settings.send_timeout_seconds,
     )
     services.engine = DeliveryEngine(
         services.sessions,

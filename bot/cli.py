@@ -262,8 +262,10 @@ async def _load(args: argparse.Namespace) -> int:
     program = load_program(args.file or settings.program_file)
     engine = create_engine(settings.database_url)
     try:
-        await migrate.upgrade(engine)
-        report = await load_into_db(create_sessionmaker(engine), program, SystemClock().now())
+        # The same lock as a bot starting on this database: one load or start-up at a time.
+        async with migrate.startup_lock(engine):
+            await migrate.upgrade(engine)
+            report = await load_into_db(create_sessionmaker(engine), program, SystemClock().now())
     finally:
         await engine.dispose()
     print(f"loaded {program.workshop.name}: {report.summary()}")

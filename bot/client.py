@@ -64,10 +64,8 @@ class WorkshopBot(commands.Bot):
         if self.services.engine is not None:
             # Timers are rebuilt from the database on every start.
             await self.services.engine.start()
-        changes = self.services.startup_changes
-        if self.services.reloader is not None and changes and (changes.moved or changes.cancelled):
-            # The file was edited while the bot was down: same notices as /program reload.
-            await self.services.reloader.tell_subscribers(changes)
+        # A program file edited while the bot was down: loading it at start queued the same
+        # notices as /program reload (in the load's transaction); the engine sends them.
         if self._freeze_gc:
             # Everything built so far lives as long as the process: keep the garbage collector
             # from walking it on every full collection (60-80 ms pauses at 10,000 entries).

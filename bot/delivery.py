@@ -1,15 +1,20 @@
 """Sends what the timing engine says is due, through discord.py: reminder DMs, announcements.
 
 Each send is one request: DM channel ids are cached in the database (created when a user
-first subscribes), and Discord's answers become outcomes the engine records.
+first subscribes), and Discord's answers become outcomes the engine records. Every timed send
+carries a nonce derived from its delivery key (Discord returns the message it already made
+for a repeated nonce), and is bounded in time, so a retry is never a second copy and a hung
+request never holds a claim past its lease.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 import discord
@@ -20,8 +25,16 @@ from bot.db.models import DMChannel
 from bot.services.announcements import AnnouncementTarget, AnnouncementTargets, PlannedAnnouncement
 from bot.services.program import ProgramService
 from bot.services.schedule import NowView, Phase
-from bot.timing import BoardPost, DueReminder, Outcome, Pacer, QueuedNotice, SendResult
-from bot.ui.cards import lines_within, talk_embed, talk_line
+from bot.timing import (
+    ENGINE_TRAFFIC,
+    BoardPost,
+    DueReminder,
+    Outcome,
+    Pacer,
+    QueuedNotice,
+    SendResult,
+)
+from bot.ui.cards import lines_within, md, talk_embed, talk_line
 from bot.ui.format import discord_ts, venue_time
 from bot.ui.reminders import StopRemindersButton
 from bot.ui.text import CONTENT_MAX, trim
@@ -36,15 +49,50 @@ MISSING_PERMISSIONS = 50013
 MISSING_ACCESS = 50001
 UNKNOWN_CHANNEL = 10003
 
+R = TypeVar("R")
+
+#: A title inside a message's text (the embed carries it whole): a 2,000-character title
+#: must not push the message past Discord's 2,000 (issue 12, item 5).
+TITLE_IN_TEXT = 300
+
+
+def nonce_for(key: str) -> str:
+    """The nonce of the send under ``key``: the same for every attempt (Discord keeps one
+    message per nonce for a few minutes), at most 25 characters as Discord requires."""
+    return str(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big"))
+
+
+def _exempt_from_global_limit(route: discord.http.Route) -> bool:
+    # Interaction callbacks and followups (interaction webhooks) are not counted by Discord.
+    return route.path.startswith(("/interactions/", "/webhooks/"))
+
+
+def pace_every_request(http: discord.http.HTTPClient, pacer: Pacer) -> None:
+    """Make every REST request of this bot wait on ``pacer`` (members' before the engine's).
+
+    One pacer for all of them: Discord's global limit counts every request a token makes,
+    whichever part of the bot made it.
+    """
+    request = http.request
+
+    async def paced(route: discord.http.Route, **kwargs: Any) -> Any:
+        if not _exempt_from_global_limit(route):
+            await pacer.wait()
+        return await request(route, **kwargs)
+
+    http.request = paced  # type: ignore[method-assign]
+
 
 def outcome_of(exc: Exception) -> SendResult:
-    """Discord's refusal as the engine's outcome."""
+    """Discord's refusal as the engine's outcome, with Discord's own reason."""
     if isinstance(exc, discord.Forbidden):
         if exc.code == CANNOT_DM:
             return SendResult(Outcome.UNDELIVERABLE, error="the user does not accept DMs (50007)")
         if exc.code in (MISSING_PERMISSIONS, MISSING_ACCESS):
             return SendResult(Outcome.FORBIDDEN, error=f"missing permissions ({exc.code})")
-        return SendResult(Outcome.FAILED, error=f"forbidden ({exc.code})")
+        return SendResult(Outcome.FAILED, error=f"forbidden ({exc.code}): {exc.text}")
+    if isinstance(exc, discord.NotFound) and exc.code == UNKNOWN_CHANNEL:
+        return SendResult(Outcome.GONE, error=f"unknown channel ({UNKNOWN_CHANNEL})")
     if isinstance(exc, discord.DiscordServerError | aiohttp.ClientError | asyncio.TimeoutError):
         return SendResult(Outcome.RETRY, error=f"{type(exc).__name__}: {exc}")
     # discord.py waits out a 429 and tries again, five times; after that (or a retry_after over
@@ -65,15 +113,23 @@ class DiscordOutbox:
         sessions: async_sessionmaker[AsyncSession],
         program: ProgramService,
         targets: AnnouncementTargets,
-        pacer: Pacer,
+        *,
+        send_timeout: float = 15.0,
     ) -> None:
         self._bot = bot
-        self._pacer = pacer
+        self.send_timeout = send_timeout
         self._sessions = sessions
         self._program = program
         self._targets = targets
         self._dm_cache: dict[int, int] = {}
         self._targets_cache: tuple[float, list[AnnouncementTarget]] = (0.0, [])
+
+    async def _bounded(self, request: Awaitable[R]) -> R:
+        """One request of the engine's, given up after ``send_timeout`` seconds (the engine
+        records a retry): aiohttp would wait 300 s, and discord.py sleeps out any 429."""
+        if not ENGINE_TRAFFIC.get():
+            return await request
+        return await asyncio.wait_for(request, self.send_timeout)
 
     # -- DM channels ----------------------------------------------------------------------------
 
@@ -88,8 +144,7 @@ class DiscordOutbox:
             if row is not None:
                 self._dm_cache[user_id] = row.channel_id
                 return row.channel_id
-        await self._pacer.wait()
-        data = await self._bot.http.start_private_message(user_id)
+        data = await self._bounded(self._bot.http.start_private_message(user_id))
         channel_id = int(data["id"])
         await self._remember_dm(user_id, channel_id)
         return channel_id
@@ -117,14 +172,15 @@ class DiscordOutbox:
         content: str,
         embed: discord.Embed | None = None,
         view: discord.ui.View | None = None,
+        key: str | None = None,
     ) -> discord.Message:
         channel_id = await self.dm_channel_id(user_id)
         try:
-            return await self._send(channel_id, content, embed, view, private=True)
+            return await self._send(channel_id, content, embed, view, private=True, key=key)
         except discord.NotFound:
             # The cached channel is gone: ask Discord for the current one, once.
             channel_id = await self.dm_channel_id(user_id, refresh=True)
-            return await self._send(channel_id, content, embed, view, private=True)
+            return await self._send(channel_id, content, embed, view, private=True, key=key)
 
     async def _send(
         self,
@@ -135,15 +191,20 @@ class DiscordOutbox:
         *,
         private: bool = False,
         allowed: discord.AllowedMentions | None = None,
+        key: str | None = None,
     ) -> discord.Message:
         kind = discord.ChannelType.private if private else discord.ChannelType.text
         channel = self._bot.get_partial_messageable(channel_id, type=kind)
-        await self._pacer.wait()
-        return await channel.send(
-            content=content,
-            embed=embed if embed is not None else discord.utils.MISSING,
-            view=view if view is not None else discord.utils.MISSING,
-            allowed_mentions=allowed or discord.AllowedMentions.none(),
+        # A timed send's nonce: Discord answers a repeat with the message it already made.
+        extra: dict[str, Any] = {} if key is None else {"nonce": nonce_for(key)}
+        return await self._bounded(
+            channel.send(
+                content=trim(content, CONTENT_MAX),
+                embed=embed if embed is not None else discord.utils.MISSING,
+                view=view if view is not None else discord.utils.MISSING,
+                allowed_mentions=allowed or discord.AllowedMentions.none(),
+                **extra,
+            )
         )
 
     # -- what the engine calls ------------------------------------------------------------------
@@ -169,7 +230,7 @@ class DiscordOutbox:
         talk = reminder.talk
         workshop = self._program.snapshot.workshop
         lines = [
-            f"⏰ **{talk.title}** starts {discord_ts(talk.start, 'R')} "
+            f"⏰ **{md(trim(talk.title, TITLE_IN_TEXT))}** starts {discord_ts(talk.start, 'R')} "
             f"({discord_ts(talk.start, 't')}, {venue_time(talk.start, workshop.zone)})."
         ]
         if late:
@@ -183,7 +244,11 @@ class DiscordOutbox:
         embed = talk_embed(talk, workshop, session=session)
         try:
             message = await self.send_dm(
-                reminder.user_id, content="\n".join(lines), embed=embed, view=view
+                reminder.user_id,
+                content="\n".join(lines),
+                embed=embed,
+                view=view,
+                key=reminder.key,
             )
         except Exception as exc:
             result = outcome_of(exc)
@@ -208,7 +273,7 @@ class DiscordOutbox:
             )
         try:
             message = await self._send(
-                item.channel_id, trim(content, CONTENT_MAX), embed, None, allowed=allowed
+                item.channel_id, content, embed, None, allowed=allowed, key=item.key
             )
         except Exception as exc:
             result = outcome_of(exc)
@@ -217,7 +282,7 @@ class DiscordOutbox:
         return SendResult(Outcome.SENT, message_id=message.id, channel_id=item.channel_id)
 
     async def send_notice(self, notice: QueuedNotice, *, late: bool) -> SendResult:
-        text = str(notice.payload.get("text", ""))
+        text = self.notice_text(notice)
         role_id = notice.payload.get("role_id")
         allowed = discord.AllowedMentions.none()
         if role_id is not None:
@@ -228,10 +293,10 @@ class DiscordOutbox:
             )
         try:
             if notice.user_id is not None:
-                message = await self.send_dm(notice.user_id, content=trim(text, CONTENT_MAX))
+                message = await self.send_dm(notice.user_id, content=text, key=notice.key)
             elif notice.channel_id is not None:
                 message = await self._send(
-                    notice.channel_id, trim(text, CONTENT_MAX), None, None, allowed=allowed
+                    notice.channel_id, text, None, None, allowed=allowed, key=notice.key
                 )
             else:
                 return SendResult(Outcome.FAILED, error="a notice with no recipient")
@@ -240,6 +305,35 @@ class DiscordOutbox:
             log.info("notice %s not delivered: %s", notice.key, result.error)
             return SendResult(result.outcome, channel_id=notice.channel_id, error=result.error)
         return SendResult(Outcome.SENT, message_id=message.id, channel_id=message.channel.id)
+
+    def notice_text(self, notice: QueuedNotice) -> str:
+        """The notice's words: a program change is worded when it is sent, from the program
+        as it is then (recorded with the change, in the same transaction, as data)."""
+        payload = notice.payload
+        about = payload.get("about")
+        snapshot = self._program.snapshot
+        talk = snapshot.by_id.get(str(payload.get("entry_id", "")))
+        if about not in ("moved", "cancelled") or talk is None:
+            return str(payload.get("text", ""))
+        title = md(trim(talk.title, TITLE_IN_TEXT))
+        if about == "cancelled":
+            return f"❌ “{title}” was cancelled, so your reminder for it is gone."
+        when = (
+            f"{discord_ts(talk.start, 'F')} "
+            f"({venue_time(talk.start, snapshot.workshop.zone, with_date=True)})"
+        )
+        text = f"📅 “{title}” has moved: it now starts {when}."
+        reminder = payload.get("reminder")
+        if reminder == "moves":
+            text += " Your reminder moves with it."
+        elif reminder == "again":
+            text += (
+                f" You had your reminder already; I'll remind you again "
+                f"{int(payload.get('minutes_before', 0))} min before the new time."
+            )
+        elif reminder == "again_now":
+            text += " You had your reminder already; a new one follows now."
+        return text
 
     async def update_board(
         self, channel_id: int, message_id: int | None, view: NowView, *, pin: bool
@@ -251,23 +345,20 @@ class DiscordOutbox:
         message: discord.PartialMessage | discord.Message | None = None
         if message_id is not None:
             try:
-                await self._pacer.wait()
                 message = channel.get_partial_message(message_id)
-                await message.edit(content=None, embed=embed)
+                await self._bounded(message.edit(content=None, embed=embed))
             except discord.NotFound:
                 log.info("the board message in %s was deleted: posting a new one", channel_id)
                 message = None
         if message is None:
-            await self._pacer.wait()
-            message = await channel.send(
-                embed=embed, allowed_mentions=discord.AllowedMentions.none()
+            message = await self._bounded(
+                channel.send(embed=embed, allowed_mentions=discord.AllowedMentions.none())
             )
             pin = True
         if not pin:
             return BoardPost(message.id)
         try:
-            await self._pacer.wait()
-            await message.pin(reason="workshop-bot live board: Now / Next")
+            await self._bounded(message.pin(reason="workshop-bot live board: Now / Next"))
         except discord.HTTPException as exc:
             log.warning("could not pin the board in %s: %s", channel_id, exc)
             if exc.code == MISSING_PERMISSIONS:

@@ -7,19 +7,17 @@ import gc
 import logging
 from pathlib import Path
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.db.models import Subscription
-from bot.program.files import load_program
+from bot.db import migrate
+from bot.program.files import ProgramWarning, load_program
 from bot.program.loader import LoadReport
 from bot.program.loader import load_program as load_into_db
 from bot.services.program import ProgramService
 from bot.services.reminders import ReminderService
 from bot.services.search import SearchService
 from bot.timing import DeliveryEngine
-from bot.ui.format import discord_ts, venue_time
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +41,25 @@ class ProgramReloader:
         self._lock = asyncio.Lock()
 
     async def reload(self, path: Path) -> LoadReport:
-        """Load ``path`` (a ProgramError leaves everything as it was) and apply the changes."""
-        program = load_program(path)
+        """Load ``path`` (a ProgramError leaves everything as it was) and apply the changes.
+
+        Subscribers of moved or cancelled entries are queued their notices by the load itself,
+        in its transaction; the engine sends them.
+        """
+        # Parsing and checking a big file takes seconds of CPU: in a thread, off the loop.
+        warnings: list[ProgramWarning] = []
+        program = await asyncio.to_thread(load_program, path, warnings)
+        for warning in warnings:
+            log.warning("program file: %s", warning)
         async with self._lock:
             now = self._clock.now()
-            report = await load_into_db(self._sessions, program, now)
-            snapshot = await self._program.refresh()
+            # Nothing is sent between the commit and the refresh (it would be worded from the
+            # program the database no longer holds).
+            async with self._program.changing():
+                # One load at a time on this database, with other processes' start-ups too.
+                async with migrate.startup_lock(self._sessions.kw["bind"]):
+                    report = await load_into_db(self._sessions, program, now)
+                await self._program.refresh()
             # The search index of a big program takes a second to build: not on the loop.
             await asyncio.to_thread(self._search.index)
             if gc.get_freeze_count():
@@ -57,49 +68,7 @@ class ProgramReloader:
                 gc.collect()
                 gc.freeze()
             await self._reminders.apply_kind_subscriptions()
-            if snapshot is not None:
-                await self.tell_subscribers(report)
             self._engine.poke()
+        if report.told:
+            log.info("queued %d notices about moved or cancelled entries", report.told)
         return report
-
-    async def tell_subscribers(self, report: LoadReport) -> None:
-        """DM each subscriber of a moved or cancelled entry once (the notice key makes it once)."""
-        snapshot = self._program.snapshot
-        zone = snapshot.workshop.zone
-        changed = {m.entry_id: m for m in report.moved}
-        async with self._sessions() as s:
-            subs = (
-                await s.execute(
-                    select(Subscription.id, Subscription.user_id, Subscription.entry_id).where(
-                        Subscription.entry_id.in_([*changed, *report.cancelled]),
-                        Subscription.state.in_(("active", "sent")),
-                    )
-                )
-            ).all()
-        for sub_id, user_id, entry_id in subs:
-            talk = snapshot.by_id[entry_id]
-            if entry_id in changed:
-                when = f"{discord_ts(talk.start, 'F')} ({venue_time(talk.start, zone, with_date=True)})"
-                text = (
-                    f"📅 “{talk.title}” has moved: it now starts {when}. "
-                    "Your reminder moves with it."
-                )
-                key = f"notice:moved:{sub_id}:{talk.start:%Y%m%dT%H%M%SZ}"
-            else:
-                text = f"❌ “{talk.title}” was cancelled, so your reminder for it is gone."
-                key = f"notice:cancelled:{sub_id}"
-            await self._engine.queue_notice(
-                key, due_at=self._clock.now(), text=text, user_id=user_id
-            )
-        if report.cancelled:
-            async with self._sessions() as s, s.begin():
-                await s.execute(
-                    update(Subscription)
-                    .where(
-                        Subscription.entry_id.in_(report.cancelled),
-                        Subscription.state == "active",
-                    )
-                    .values(state="cancelled")
-                )
-        if subs:
-            log.info("told %d subscribers about moved or cancelled entries", len(subs))

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     discord_gateway_url: str = Field(default="wss://gateway.discord.gg/")
 
     simulate_start: datetime | None = None
-    speed: float = Field(default=1.0, gt=0)
+    speed: float = Field(default=1.0, gt=0, le=10_000, allow_inf_nan=False)
 
     log_level: str = "INFO"
 
@@ -41,8 +41,13 @@ class Settings(BaseSettings):
     # false: a delivery-only process (reminders, announcements) that never connects to the
     # gateway, so commands are answered once, by the one process that does.
     gateway: bool = True
-    # A send claimed by a process that died is taken over after this many seconds.
+    # A send claimed by a process that died is taken over after this many seconds (a live
+    # process renews its claims every quarter lease while their sends are in flight).
     claim_lease_seconds: float = Field(default=60.0, gt=0)
+    # The longest one timed send may take (Discord's answer, 429 waits and discord.py's own
+    # retries included) before the engine gives up on it and tries it again later (same nonce,
+    # so Discord does not post it twice). Keep it well below CLAIM_LEASE_SECONDS.
+    send_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
 
     # Until the organizer commands store these per server (see /setup).
     announce_channel_id: int | None = None

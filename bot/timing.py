@@ -11,16 +11,19 @@ not one per reminder, so restoring 100,000 reminders costs one query.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import enum
+import itertools
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,13 +35,21 @@ from bot.services.schedule import NowView, ScheduleService
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 JOB_ID = "deliveries"
+
+#: True in the engine's own work: its requests wait behind members' (see Pacer).
+ENGINE_TRAFFIC: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "engine_traffic", default=False
+)
 
 
 class Outcome(enum.Enum):
     SENT = "sent"
     UNDELIVERABLE = "undeliverable"  # the user closed their DMs (50007): never retried
-    FORBIDDEN = "forbidden"  # no permission to post in the channel (50013)
+    FORBIDDEN = "forbidden"  # no permission to post in the channel (50013, 50001)
+    GONE = "gone"  # the channel no longer exists (10003): organizers are told
     RETRY = "retry"  # Discord failed us (5xx after retries, network): try again later
     FAILED = "failed"  # any other refusal: recorded, not retried
 
@@ -58,10 +69,13 @@ class DueReminder:
     talk: Talk
     minutes_before: int
     due_at: datetime
+    revision: int = 0
 
     @property
     def key(self) -> str:
-        return f"reminder:{self.subscription_id}:{self.due_at:%Y%m%dT%H%M%SZ}"
+        # Revision 0 keeps the key older versions used, so an upgrade re-sends nothing.
+        base = f"reminder:{self.subscription_id}:{self.due_at:%Y%m%dT%H%M%SZ}"
+        return base if not self.revision else f"{base}:r{self.revision}"
 
 
 class Outbox(Protocol):
@@ -99,25 +113,42 @@ class QueuedNotice:
 
 
 class Pacer:
-    """Spaces requests at ``rate`` per real second, so bursts stay under Discord's global limit.
+    """Spaces the bot's REST requests under Discord's global limit, members' requests first.
 
-    The outbox waits on it before every request it makes, whoever asked for the send.
+    A token bucket of ``burst`` tokens refilled at ``rate`` per second, so no one-second
+    window holds more than ``burst + rate`` requests (49 at the default 46/s, under Discord's
+    50). A request made for a member (a command's DM, say) takes a token as soon as there is
+    one; the engine's (``ENGINE_TRAFFIC``) take one only while ``reserve`` more are left. So in
+    a fan-out at the full rate, a member's request goes out at once and the engine slows
+    down by as much, instead of both meeting global 429s (issue 12, item 10).
     """
 
-    def __init__(self, rate: float, burst: int = 3) -> None:
+    def __init__(self, rate: float, burst: int = 3, reserve: int = 1) -> None:
+        if not 0 <= reserve < burst:
+            raise ValueError("reserve must leave the engine at least one token")
+        self.rate = rate
         self.interval = 1.0 / rate
-        # Catching up on a late wake-up is allowed for a few requests (at 46/s, burst 3 keeps
-        # any one-second window at 49): restarting the schedule from every late wake-up
-        # instead capped the rate near 44/s and made a 10,000-reminder burst finish late.
         self.burst = burst
-        self._next = 0.0
+        self.reserve = reserve
+        self._tokens = float(burst)
+        self._stamp = time.monotonic()
 
-    async def wait(self) -> None:
+    def _refill(self) -> None:
         now = time.monotonic()
-        self._next = max(self._next, now - self.burst * self.interval)
-        if self._next > now:
-            await asyncio.sleep(self._next - now)
-        self._next += self.interval
+        self._tokens = min(float(self.burst), self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    async def wait(self, *, priority: bool | None = None) -> None:
+        """Until this request may go; ``priority`` defaults to "not the engine's"."""
+        if priority is None:
+            priority = not ENGINE_TRAFFIC.get()
+        need = 1.0 if priority else 1.0 + self.reserve
+        while True:
+            self._refill()
+            if self._tokens >= need - 1e-9:
+                self._tokens -= 1.0
+                return
+            await asyncio.sleep((need - self._tokens) / self.rate)
 
 
 @dataclass
@@ -127,6 +158,7 @@ class EngineStats:
     skipped: int = 0
     failed: int = 0
     retried: int = 0
+    passes: int = 0
     next_due: datetime | None = None
     last_error: str | None = None
 
@@ -146,6 +178,7 @@ class DeliveryEngine:
         late_grace: timedelta = timedelta(minutes=1),
         worker_id: str | None = None,
         batch: int = 500,
+        concurrency: int = 4,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -160,6 +193,24 @@ class DeliveryEngine:
         self.late_grace = late_grace
         self.worker_id = worker_id or uuid.uuid4().hex[:12]
         self.batch = batch
+        # Sends in flight at once (all under the pacer): one hung request holds up only itself.
+        self.concurrency = concurrency
+        self._claim_numbers = itertools.count(1)
+        # key -> claim token of every send this process holds right now; renewed while held.
+        self._held: dict[str, str] = {}
+        # The database's clock minus this machine's: claim ages are compared on the database's
+        # clock, so a process on a machine whose clock is off neither steals nor strands claims.
+        self._skew = timedelta()
+        self._dialect: str | None = None
+        # Real seconds until the lease of the first live claim ends (another process's send
+        # in flight, or a dead one's): the engine looks again then, whatever kind it is.
+        self._lease_wake: float | None = None
+        self._helpers: list[asyncio.Task[None]] = []
+        self._program_checked = 0.0  # when the database's program was last compared to ours
+        # This machine's clocks (replaceable in tests: a machine whose clock is off, a jump).
+        self._wall: Callable[[], float] = time.time
+        self.wall_check_every = 5.0  # seconds
+        self._utcnow: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.stats = EngineStats()
         self._scheduler: AsyncIOScheduler | None = None
         self._running = False
@@ -171,7 +222,7 @@ class DeliveryEngine:
         self._current: asyncio.Task[object] | None = None
         # Outcomes of sends that happened but could not be written (the database refused):
         # written first thing in the next pass, before anything is claimed, so never re-sent.
-        self._unrecorded: dict[str, tuple[SendResult, bool, int | None]] = {}
+        self._unrecorded: dict[str, tuple[str, SendResult, bool, DueReminder | None]] = {}
         self._failing = False  # the last pass failed: say so once at ERROR, then in brief
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -182,11 +233,18 @@ class DeliveryEngine:
         self._scheduler.start()
         self._running = True
         self._clock.on_jump(self.poke)
+        self._helpers = [
+            asyncio.create_task(self._renew_claims(), name="renew-claims"),
+            asyncio.create_task(self._watch_wall_clock(), name="watch-wall-clock"),
+        ]
         self.poke()
 
     async def stop(self) -> None:
         """Stop arming; let a pass in progress finish its current send, then end it."""
         self._running = False
+        helpers, self._helpers = self._helpers, []
+        for helper in helpers:
+            helper.cancel()
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is None:
             return
@@ -280,6 +338,9 @@ class DeliveryEngine:
         self._busy = False
         self.stats.next_due = next_wake
         delay = float("inf") if next_wake is None else self._clock.real_delay(next_wake)
+        if self._lease_wake is not None:
+            # Real time: a lease runs on the database's clock, not the rehearsal's.
+            delay = min(delay, self._lease_wake)
         self._arm(delay)
         if delay > 0:
             self._idle.set()
@@ -288,17 +349,28 @@ class DeliveryEngine:
 
     async def process_due(self) -> datetime | None:
         """Send (or skip) everything due now; return when to look next (None: nothing left)."""
+        # A reload by another process on the same database: follow it before planning.
+        await self._program.refresh_if_changed()
+        self._program_checked = time.monotonic()
         if not self._program.loaded:
             return None
+        traffic = ENGINE_TRAFFIC.set(True)
+        try:
+            return await self._process_due()
+        finally:
+            ENGINE_TRAFFIC.reset(traffic)
+
+    async def _process_due(self) -> datetime | None:
+        self.stats.passes += 1
+        await self._sync_db_clock()
         await self._record_held()
         retry_soon = False
         announcements = await self._pending_announcements()
         now = self._clock.now()
         due_announcements = [a for a in announcements if a.due_at <= now]
-        for item in due_announcements:
-            if not self._running:
-                return None
-            retry_soon |= await self._deliver_announcement(item)
+        retry_soon |= await self._each(due_announcements, self._deliver_announcement)
+        if not self._running:
+            return None
         next_times = [a.due_at for a in announcements if a.due_at > now]
 
         next_board = await self._update_boards(now)
@@ -316,16 +388,51 @@ class DeliveryEngine:
             retry_soon |= await self._deliver_reminders(horizon)
             reminder_start, horizon = await self._reminder_window()
         now = self._clock.now()
+        self._lease_wake = await self._next_lease_end()
         if reminder_start is not None:
             if reminder_start <= now:
-                # Still due but claimed by another process (or one that died): look again
-                # shortly, after which a dead claimant's lease may have run out.
-                next_times.append(now + timedelta(seconds=1 * self._clock.speed))
+                # Still due: claimed by another process (looked at again when its lease ends,
+                # above) or not sendable yet; look again after a lease at the latest.
+                next_times.append(now + self.lease * self._clock.speed)
             else:
                 next_times.append(reminder_start)
         if retry_soon:
             next_times.append(now + timedelta(seconds=5 * self._clock.speed))
         return min(next_times) if next_times else None
+
+    async def _current_program(self) -> None:
+        """Before a send: wait out a reload in progress here, and follow one made by another
+        process (checked at most once a second)."""
+        await self._program.settled()
+        if time.monotonic() - self._program_checked > 1.0:
+            self._program_checked = time.monotonic()
+            await self._program.refresh_if_changed()
+
+    async def _each(self, items: Iterable[T], deliver: Callable[[T], Awaitable[bool]]) -> bool:
+        """Deliver ``items``, ``concurrency`` at a time; True if any should be retried soon.
+
+        A slow or hung send holds up only its own slot. After a failure (the database, say)
+        no further item starts; the sends in flight finish and are recorded, then the first
+        failure is raised and the pass is tried again.
+        """
+        gate = asyncio.Semaphore(self.concurrency)
+        retry = False
+        errors: list[BaseException] = []
+
+        async def one(item: T) -> None:
+            nonlocal retry
+            async with gate:
+                if not self._running or errors:
+                    return
+                try:
+                    retry |= await deliver(item)
+                except Exception as exc:
+                    errors.append(exc)
+
+        await asyncio.gather(*(one(item) for item in items))
+        if errors:
+            raise errors[0]
+        return retry
 
     async def _pending_announcements(self) -> list[PlannedAnnouncement]:
         targets = await self._targets.load()
@@ -397,6 +504,7 @@ class DeliveryEngine:
                                 Subscription.entry_id,
                                 Subscription.minutes_before,
                                 Subscription.due_at,
+                                Subscription.revision,
                             )
                             .where(
                                 Subscription.state == "active",
@@ -411,49 +519,88 @@ class DeliveryEngine:
             if not rows:
                 return retry_soon
             rows.sort(key=lambda r: (r.due_at, r.id))
-            for row in rows:
-                if not self._running:
-                    return retry_soon
-                last_id = max(last_id, row.id)
-                talk = snapshot.by_id.get(row.entry_id)
-                if talk is None:
-                    continue
-                reminder = DueReminder(row.id, row.user_id, talk, row.minutes_before, row.due_at)
-                retry_soon |= await self._deliver_reminder(reminder)
+            last_id = max(last_id, *(row.id for row in rows))
+            reminders = [
+                DueReminder(
+                    row.id,
+                    row.user_id,
+                    snapshot.by_id[row.entry_id],
+                    row.minutes_before,
+                    row.due_at,
+                    row.revision,
+                )
+                for row in rows
+                if row.entry_id in snapshot.by_id
+            ]
+            retry_soon |= await self._each(reminders, self._deliver_reminder)
+            if not self._running:
+                return retry_soon
 
     async def _deliver_reminder(self, reminder: DueReminder) -> bool:
+        await self._current_program()
+        # Worded from the program as it is now (a reload may have moved the talk meanwhile).
+        talk = self._program.snapshot.by_id.get(reminder.talk.id, reminder.talk)
+        reminder = replace(reminder, talk=talk)
         now = self._clock.now()
-        talk = reminder.talk
         if talk.cancelled or now >= talk.end:
             why = "cancelled" if talk.cancelled else "the talk ended before it could be sent"
-            await self._skip(
-                reminder.key, "reminder", reminder.due_at, reminder.subscription_id, why
-            )
+            await self._skip(reminder.key, "reminder", reminder.due_at, reminder, why)
             return False
-        if not await self._claim(reminder.key, "reminder", reminder.due_at):
+        token = await self._claim(reminder.key, "reminder", reminder.due_at)
+        if token is None:
+            await self._settle_subscription(reminder)
             return False
         late = now - reminder.due_at > self.late_grace
-        result = await self._outbox.send_reminder(reminder, late=late)
-        return await self._record(reminder.key, result, late, reminder.subscription_id)
+        result = await self._send(
+            token, reminder.key, self._outbox.send_reminder(reminder, late=late)
+        )
+        return await self._record(reminder.key, token, result, late, reminder)
+
+    async def _settle_subscription(self, reminder: DueReminder) -> None:
+        """A due reminder whose key is taken: if that send is over, the subscription is too.
+
+        (Without this, an active subscription whose delivery was already final kept the
+        engine looking every second and showed as pending forever.)
+        """
+        async with self._sessions() as s, s.begin():
+            row = (
+                await s.execute(
+                    select(Delivery.state, Delivery.error).where(Delivery.key == reminder.key)
+                )
+            ).first()
+            if row is None or row.state not in ("sent", "failed", "skipped", "cancelled"):
+                return  # in flight elsewhere, or to be retried: its lease brings us back
+            await s.execute(
+                update(Subscription)
+                .where(*_still_due(reminder))
+                .values(state=_subscription_state(row.state, row.error))
+            )
 
     # -- announcements ------------------------------------------------------------------------
 
     async def _deliver_announcement(self, item: PlannedAnnouncement) -> bool:
+        await self._current_program()
+        current = self._program.snapshot.by_id.get(item.talk.id)
+        if current is None or current.cancelled or current.start != item.talk.start:
+            return False  # moved or cancelled by a reload since this pass planned it
         now = self._clock.now()
+        assert self._announced is not None
         if now >= item.deadline:
             await self._skip(
                 item.key, "announcement", item.due_at, None, "it ended before it could be posted"
             )
-            assert self._announced is not None
             self._announced.add(item.key)
             return False
-        if not await self._claim(item.key, "announcement", item.due_at):
+        token = await self._claim(item.key, "announcement", item.due_at)
+        if token is None:
+            # Another process has it: in flight (its lease brings us back) or already done.
+            if await self._state_of(item.key) in ("sent", "skipped", "failed"):
+                self._announced.add(item.key)
             return False
         late = now - item.due_at > self.late_grace
-        result = await self._outbox.send_announcement(item, late=late)
-        retry = await self._record(item.key, result, late, None)
+        result = await self._send(token, item.key, self._outbox.send_announcement(item, late=late))
+        retry = await self._record(item.key, token, result, late, None)
         if not retry:
-            assert self._announced is not None
             self._announced.add(item.key)
         return retry
 
@@ -537,12 +684,7 @@ class DeliveryEngine:
     # -- queued notices -----------------------------------------------------------------------
 
     async def _deliver_queued(self) -> tuple[bool, datetime | None]:
-        retry_soon = False
         now = self._clock.now()
-        wall = datetime.now(UTC)
-        takeable = (Delivery.state.in_(("pending", "retry"))) | (
-            (Delivery.state == "claimed") & (Delivery.claimed_at < wall - self.lease)
-        )
         async with self._sessions() as s:
             rows = (
                 await s.execute(
@@ -553,40 +695,46 @@ class DeliveryEngine:
                         Delivery.channel_id,
                         Delivery.payload,
                     )
-                    .where(Delivery.kind == "notice", Delivery.due_at <= now, takeable)
+                    .where(Delivery.kind == "notice", Delivery.due_at <= now, self._takeable())
                     .order_by(Delivery.due_at, Delivery.id)
                     .limit(self.batch)
                 )
             ).all()
-        for row in rows:
-            if not self._running:
-                break
-            notice = QueuedNotice(
-                row.key, row.due_at, row.user_id, row.channel_id, row.payload or {}
-            )
-            async with self._sessions() as s, s.begin():
-                taken = await s.execute(
-                    update(Delivery)
-                    .where(Delivery.key == notice.key, takeable)
-                    .values(
-                        state="claimed",
-                        claimed_by=self.worker_id,
-                        claimed_at=wall,
-                        attempts=Delivery.attempts + 1,
-                    )
-                )
-            if not taken.rowcount:  # type: ignore[attr-defined]
-                continue
-            late = self._clock.now() - notice.due_at > self.late_grace
-            result = await self._outbox.send_notice(notice, late=late)
-            retry_soon |= await self._record(notice.key, result, late, None)
+        notices = [
+            QueuedNotice(row.key, row.due_at, row.user_id, row.channel_id, row.payload or {})
+            for row in rows
+        ]
+        retry_soon = await self._each(notices, self._deliver_notice)
         async with self._sessions() as s:
             next_due = await s.scalar(
                 select(func.min(Delivery.due_at)).where(
                     Delivery.kind == "notice", Delivery.state == "pending", Delivery.due_at > now
                 )
             )
+        if len(rows) == self.batch:
+            # More than a batch was due: the next pass takes the rest at once.
+            next_due = now
         return retry_soon, next_due
+
+    async def _deliver_notice(self, notice: QueuedNotice) -> bool:
+        await self._current_program()
+        token = self._new_token()
+        async with self._sessions() as s, s.begin():
+            taken = await s.execute(
+                update(Delivery)
+                .where(Delivery.key == notice.key, self._takeable())
+                .values(
+                    state="claimed",
+                    claimed_by=token,
+                    claimed_at=self._db_now(),
+                    attempts=Delivery.attempts + 1,
+                )
+            )
+        if not taken.rowcount:  # type: ignore[attr-defined]
+            return False
+        late = self._clock.now() - notice.due_at > self.late_grace
+        result = await self._send(token, notice.key, self._outbox.send_notice(notice, late=late))
+        return await self._record(notice.key, token, result, late, None)
 
     async def queue_notice(
         self,
@@ -614,6 +762,38 @@ class DeliveryEngine:
         return queued
 
     # -- the exactly-once bookkeeping ---------------------------------------------------------
+    #
+    # A send is claimed under its key with a token naming this process and this claim, renewed
+    # while the send is in flight, and its outcome is written only where that token still
+    # holds the claim. Claim ages are read on the database's clock.
+
+    def _new_token(self) -> str:
+        return f"{self.worker_id}:{next(self._claim_numbers)}"
+
+    def _db_now(self) -> datetime:
+        return self._utcnow() + self._skew
+
+    def _takeable(self) -> Any:
+        """Rows this process may claim: never tried, to be retried, or a claim whose lease ran
+        out (its process died, or hung for longer than the lease without renewing it)."""
+        return Delivery.state.in_(("pending", "retry")) | (
+            (Delivery.state == "claimed") & (Delivery.claimed_at < self._db_now() - self.lease)
+        )
+
+    async def _sync_db_clock(self) -> None:
+        """Measure how far the database's clock is from this machine's (PostgreSQL; an
+        embedded SQLite file has no other clock than this machine's)."""
+        if self._dialect is None:
+            async with self._sessions() as s:
+                self._dialect = s.get_bind().dialect.name
+        if self._dialect != "postgresql":
+            return
+        async with self._sessions() as s:
+            before = self._utcnow()
+            db_now = await s.scalar(text("SELECT clock_timestamp()"))
+            after = self._utcnow()
+        if db_now is not None:
+            self._skew = db_now.astimezone(UTC) - (before + (after - before) / 2)
 
     async def _insert_once(self, **values: Any) -> bool:
         """Insert a ``deliveries`` row; False if its key exists (the unique key is the lock)."""
@@ -625,49 +805,114 @@ class DeliveryEngine:
                 return False
         return True
 
-    async def _claim(self, key: str, kind: str, due_at: datetime) -> bool:
-        """Take ``key`` for this process: a new row, a retry, or a stale claim of a dead one."""
-        wall = datetime.now(UTC)
+    async def _claim(self, key: str, kind: str, due_at: datetime) -> str | None:
+        """Take ``key`` for this process (a new row, a retry, or a claim whose lease ran out);
+        the claim's token, or None if someone else has it or it is done."""
+        token = self._new_token()
         if await self._insert_once(
             key=key,
             kind=kind,
             due_at=due_at,
             state="claimed",
-            claimed_by=self.worker_id,
-            claimed_at=wall,
+            claimed_by=token,
+            claimed_at=self._db_now(),
             attempts=1,
         ):
-            return True
+            return token
         async with self._sessions() as s, s.begin():
             result = await s.execute(
                 update(Delivery)
-                .where(
-                    Delivery.key == key,
-                    (Delivery.state == "retry")
-                    | ((Delivery.state == "claimed") & (Delivery.claimed_at < wall - self.lease)),
-                )
+                .where(Delivery.key == key, self._takeable(), Delivery.state != "pending")
                 .values(
                     state="claimed",
-                    claimed_by=self.worker_id,
-                    claimed_at=wall,
+                    claimed_by=token,
+                    claimed_at=self._db_now(),
                     attempts=Delivery.attempts + 1,
                 )
             )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return token if result.rowcount else None  # type: ignore[attr-defined]
+
+    async def _state_of(self, key: str) -> str | None:
+        async with self._sessions() as s:
+            return await s.scalar(select(Delivery.state).where(Delivery.key == key))
+
+    async def _send(self, token: str, key: str, send: Awaitable[SendResult]) -> SendResult:
+        """Run one send while holding its claim (renewed every quarter lease meanwhile)."""
+        self._held[key] = token
+        try:
+            return await send
+        finally:
+            self._held.pop(key, None)
+
+    async def _renew_claims(self) -> None:
+        """Keep this process's claims young while their sends are in flight, so a slow send
+        (Discord sleeping out a 429, a slow answer) is never taken over and sent twice."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 4)
+            held = list(self._held.values())
+            if not held:
+                continue
+            try:
+                async with self._sessions() as s, s.begin():
+                    await s.execute(
+                        update(Delivery)
+                        .where(Delivery.claimed_by.in_(held), Delivery.state == "claimed")
+                        .values(claimed_at=self._db_now())
+                    )
+            except Exception as exc:
+                log.warning("could not renew %d claim(s): %s", len(held), exc)
+
+    async def _next_lease_end(self) -> float | None:
+        """Real seconds until the first live claim's lease ends, if any claim is live.
+
+        Whatever kind it is (a session post, a notice, a reminder), a claim left by a process
+        that dies is looked at again when its lease ends, by whichever process is running;
+        a claim already past its lease was offered to this pass and is not waited for again.
+        """
+        now = self._db_now()
+        async with self._sessions() as s:
+            oldest = await s.scalar(
+                select(func.min(Delivery.claimed_at)).where(
+                    Delivery.state == "claimed", Delivery.claimed_at >= now - self.lease
+                )
+            )
+        if oldest is None:
+            return None
+        return max(0.0, (oldest + self.lease - now).total_seconds()) + 0.05
+
+    async def _watch_wall_clock(self, tolerance: float = 2.0) -> None:
+        """Look again at once after the wall clock jumps (suspend and resume, an NTP step):
+        a timer armed before the jump would otherwise sleep out its old delay."""
+        offset = self._wall() - time.monotonic()
+        while True:
+            await asyncio.sleep(self.wall_check_every)
+            now_offset = self._wall() - time.monotonic()
+            if abs(now_offset - offset) > tolerance:
+                log.warning(
+                    "the wall clock jumped by %.0f s: looking at what is due again",
+                    now_offset - offset,
+                )
+                self.poke()
+            offset = now_offset
 
     async def _record(
-        self, key: str, result: SendResult, late: bool, subscription_id: int | None
+        self,
+        key: str,
+        token: str,
+        result: SendResult,
+        late: bool,
+        reminder: DueReminder | None,
     ) -> bool:
         """Write the outcome; True when the item should be tried again soon."""
         try:
-            await self._write_outcome(key, result, late, subscription_id)
+            await self._write_outcome(key, token, result, late, reminder)
         except BaseException:
             # Sent (or refused) but not written: held until the database takes it.
-            self._unrecorded[key] = (result, late, subscription_id)
+            self._unrecorded[key] = (token, result, late, reminder)
             raise
         self._unrecorded.pop(key, None)
-        if result.outcome is Outcome.FORBIDDEN and result.channel_id is not None:
-            await self._tell_configurer(result.channel_id)
+        if result.outcome in (Outcome.FORBIDDEN, Outcome.GONE) and result.channel_id is not None:
+            await self._tell_configurer(result.channel_id, gone=result.outcome is Outcome.GONE)
         if result.outcome is Outcome.SENT:
             self.stats.sent += 1
             self.stats.late += int(late)
@@ -675,6 +920,9 @@ class DeliveryEngine:
             self.stats.retried += 1
             self.stats.last_error = result.error
             return True
+        elif result.outcome is Outcome.UNDELIVERABLE:
+            # A member's privacy setting, not an error: counted, not shown as "last error".
+            self.stats.failed += 1
         else:
             self.stats.failed += 1
             self.stats.last_error = result.error
@@ -684,40 +932,59 @@ class DeliveryEngine:
         """Write the outcomes a failed write held back (raises while the database refuses)."""
         if not self._unrecorded:
             return
-        for key, (result, late, subscription_id) in list(self._unrecorded.items()):
-            await self._record(key, result, late, subscription_id)
+        for key, (token, result, late, reminder) in list(self._unrecorded.items()):
+            await self._record(key, token, result, late, reminder)
         self._announced = None  # re-read: a held announcement is final now
 
     async def _write_outcome(
-        self, key: str, result: SendResult, late: bool, subscription_id: int | None
+        self,
+        key: str,
+        token: str,
+        result: SendResult,
+        late: bool,
+        reminder: DueReminder | None,
     ) -> None:
-        wall = datetime.now(UTC)
         state = {
             Outcome.SENT: "sent",
             Outcome.UNDELIVERABLE: "failed",
             Outcome.FORBIDDEN: "failed",
+            Outcome.GONE: "failed",
             Outcome.FAILED: "failed",
             Outcome.RETRY: "retry",
         }[result.outcome]
         async with self._sessions() as s, s.begin():
-            await s.execute(
+            written = await s.execute(
                 update(Delivery)
-                .where(Delivery.key == key)
+                .where(
+                    Delivery.key == key,
+                    Delivery.claimed_by == token,
+                    Delivery.state == "claimed",
+                )
                 .values(
                     state=state,
-                    sent_at=wall if result.outcome is Outcome.SENT else None,
+                    sent_at=self._db_now() if result.outcome is Outcome.SENT else None,
                     late=late,
                     error=result.error,
                     channel_id=result.channel_id,
                     message_id=result.message_id,
                 )
             )
-            if subscription_id is not None and result.outcome is not Outcome.RETRY:
-                sub_state = "sent" if result.outcome is Outcome.SENT else "undeliverable"
+            if not written.rowcount:  # type: ignore[attr-defined]
+                # Our claim was taken over (we were cut off from the database for longer than
+                # the lease): the process holding it now writes the outcome, not us.
+                log.warning(
+                    "the claim on %s passed to another process before its outcome (%s) could "
+                    "be written; leaving that process's record",
+                    key,
+                    result.outcome.value,
+                )
+                return
+            if reminder is not None and result.outcome is not Outcome.RETRY:
+                # Only the reminder this was (a reload may have re-timed it meanwhile: then the
+                # re-timed one is still to be sent).
+                sub_state = _subscription_state(state, result.error, result.outcome)
                 await s.execute(
-                    update(Subscription)
-                    .where(Subscription.id == subscription_id, Subscription.state == "active")
-                    .values(state=sub_state)
+                    update(Subscription).where(*_still_due(reminder)).values(state=sub_state)
                 )
             if result.outcome is Outcome.FORBIDDEN and result.channel_id is not None:
                 await self._note_once(
@@ -726,42 +993,74 @@ class DeliveryEngine:
                     f"I may not post in <#{result.channel_id}> (missing permissions): "
                     "announcements there are not going out.",
                 )
+            if result.outcome is Outcome.GONE and result.channel_id is not None:
+                await self._note_once(
+                    s,
+                    f"gone:{result.channel_id}",
+                    f"The channel <#{result.channel_id}> no longer exists (deleted?): "
+                    "announcements meant for it are not going out. Pick another with "
+                    "/setup channel.",
+                )
 
     async def _skip(
-        self, key: str, kind: str, due_at: datetime, subscription_id: int | None, why: str
+        self, key: str, kind: str, due_at: datetime, reminder: DueReminder | None, why: str
     ) -> None:
-        log.warning("skipping %s: %s", key, why)
-        # False when someone recorded it already: fine either way.
-        await self._insert_once(
+        # Skipped only if no one recorded it first (a process that posted it, or a send still
+        # claimed by a process that died, which is never taken over now that it is too late).
+        skipped = await self._insert_once(
             key=key, kind=kind, due_at=due_at, state="skipped", error=why, attempts=0
         )
+        if not skipped:
+            async with self._sessions() as s, s.begin():
+                result = await s.execute(
+                    update(Delivery)
+                    .where(Delivery.key == key, self._takeable())
+                    .values(state="skipped", error=why)
+                )
+            skipped = bool(result.rowcount)  # type: ignore[attr-defined]
         async with self._sessions() as s:
-            if subscription_id is not None:
+            if reminder is not None:
+                state = "missed"
+                if not skipped:
+                    row = (
+                        await s.execute(
+                            select(Delivery.state, Delivery.error).where(Delivery.key == key)
+                        )
+                    ).first()
+                    if row is not None:
+                        state = _subscription_state(row.state, row.error)
                 async with s.begin():
                     await s.execute(
-                        update(Subscription)
-                        .where(Subscription.id == subscription_id, Subscription.state == "active")
-                        .values(state="missed")
+                        update(Subscription).where(*_still_due(reminder)).values(state=state)
                     )
-        self.stats.skipped += 1
+        if skipped:
+            log.warning("skipping %s: %s", key, why)
+            self.stats.skipped += 1
 
-    async def _tell_configurer(self, channel_id: int) -> None:
+    async def _tell_configurer(self, channel_id: int, *, gone: bool = False) -> None:
         """DM the organizer who set up this channel, once (the key makes it once)."""
         async with self._sessions() as s:
             configs = (await s.scalars(select(GuildConfig))).all()
         for config in configs:
             channels = {config.default_channel_id, *(config.kind_channels or {}).values()}
             if channel_id in channels and config.configured_by is not None:
-                await self.queue_notice(
-                    f"notice:forbidden:{channel_id}",
-                    due_at=self._clock.now(),
-                    text=(
+                if gone:
+                    key = f"notice:gone:{channel_id}"
+                    text_ = (
+                        f"I can't post announcements in <#{channel_id}>: Discord says that "
+                        "channel no longer exists. Please pick another with /setup channel; "
+                        "/status shows what is affected."
+                    )
+                else:
+                    key = f"notice:forbidden:{channel_id}"
+                    text_ = (
                         f"I can't post announcements in <#{channel_id}>: Discord says I am "
                         "missing permissions there. Please let me View Channel, Send Messages "
                         "and Embed Links in it (or pick another with /setup channel). "
                         "/status shows what is affected."
-                    ),
-                    user_id=config.configured_by,
+                    )
+                await self.queue_notice(
+                    key, due_at=self._clock.now(), text=text_, user_id=config.configured_by
                 )
                 return
 
@@ -770,3 +1069,29 @@ class DeliveryEngine:
         if exists is None:
             s.add(BotEvent(key=key, message=message, created_at=self._clock.now()))
             log.warning("%s", message)
+
+
+def _subscription_state(
+    delivery_state: str, error: str | None, outcome: Outcome | None = None
+) -> str:
+    """A finished delivery's state as its subscription's (what /remind list shows)."""
+    if delivery_state == "sent":
+        return "sent"
+    if delivery_state == "skipped":
+        return "missed"
+    if delivery_state == "cancelled":
+        return "cancelled"
+    if outcome is Outcome.UNDELIVERABLE or (outcome is None and error and "(50007)" in error):
+        return "undeliverable"
+    return "failed"
+
+
+def _still_due(reminder: DueReminder) -> tuple[Any, ...]:
+    """The subscription row as it was when ``reminder`` was taken from it: still active, with
+    the same due time and revision (a reload or a re-subscription changes them)."""
+    return (
+        Subscription.id == reminder.subscription_id,
+        Subscription.state == "active",
+        Subscription.due_at == reminder.due_at,
+        Subscription.revision == reminder.revision,
+    )

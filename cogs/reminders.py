@@ -262,6 +262,7 @@ class Reminders(commands.Cog):
             "active": "⏰",
             "sent": "✅ sent",
             "undeliverable": "⚠️ could not be delivered: your DMs are closed",
+            "failed": "⚠️ could not be delivered: Discord refused the message",
             "missed": "— missed (the talk ended while I was offline)",
         }
         lines = []
@@ -305,7 +306,7 @@ class Reminders(commands.Cog):
         return [
             app_commands.Choice(name=trim(r.talk.title, CHOICE_NAME_MAX), value=r.talk.id)
             for r in reminders
-            if r.state in ("active", "undeliverable")
+            if r.state in ("active", "undeliverable", "failed")
             and wanted in r.talk.title.casefold()
             and len(r.talk.id) <= 100
         ][:25]

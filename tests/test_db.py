@@ -85,7 +85,15 @@ async def test_load_twice_then_edit_keeps_subscriptions_and_deliveries(
         sub = (await s.scalars(select(Subscription))).one()
         assert sub.entry_id == payvand.id
         assert sub.due_at == payvand.start + timedelta(minutes=20)
-        assert await s.scalar(select(func.count()).select_from(Delivery)) == 1
+        # The announcement's record is kept; the subscriber's notice was queued with the move.
+        rows = sorted(
+            (await s.execute(select(Delivery.key, Delivery.state, Delivery.user_id))).all()
+        )
+        assert [row[1:] for row in rows] == [("pending", None), ("pending", 42)]
+        assert rows[0][0] == f"announce:1:{payvand.id}"
+        notice = f"notice:moved:{sub.id}:{moved.start.astimezone(UTC):%Y%m%dT%H%M%SZ}:"
+        assert rows[1][0].startswith(notice)
+        assert third.told == 1
         assert await s.scalar(select(func.count()).select_from(ProgramEntry)) == 37
 
 

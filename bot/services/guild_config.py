@@ -137,19 +137,29 @@ class GuildConfigService:
     ) -> ServerConfig:
         """Announce ``kind`` (None: every kind without its own) in ``channel_id`` (None: stop)."""
 
+        replaced: list[int | None] = []
+
         def change(row: GuildConfig) -> None:
             if kind is None:
+                replaced.append(row.default_channel_id)
                 row.default_channel_id = channel_id
                 return
             # A new dict: SQLAlchemy only notices a JSON column change on reassignment.
             channels = dict(row.kind_channels or {})
+            replaced.append(channels.get(kind))
             if channel_id is None:
                 channels.pop(kind, None)
             else:
                 channels[kind] = channel_id
             row.kind_channels = channels
 
-        return await self._update(guild_id, by, change)
+        config = await self._update(guild_id, by, change)
+        old = replaced[-1] if replaced else None
+        if old is not None and old != channel_id:
+            # A note about a channel given up (deleted, or refusing posts) no longer applies.
+            for problem in ("gone", "forbidden"):
+                await self.forget_problem(f"{problem}:{old}")
+        return config
 
     async def set_board(self, guild_id: int, channel_id: int | None, *, by: int) -> ServerConfig:
         def change(row: GuildConfig) -> None:

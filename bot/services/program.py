@@ -1,11 +1,15 @@
 """The loaded program, read from the database into an immutable in-memory snapshot.
 
 Lookups during the workshop (what is on now, a talk's card, search) read the snapshot, so a
-command costs no query; the snapshot is rebuilt whenever the program is (re)loaded.
+command costs no query; the snapshot is rebuilt whenever the program is (re)loaded, by this
+process or (seen by the delivery engine) by another one on the same database.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -61,6 +65,7 @@ class ProgramSnapshot:
     workshop: Workshop
     talks: tuple[Talk, ...]  # program order, cancelled ones excluded
     by_id: dict[str, Talk]  # every entry, cancelled ones included
+    version: str = ""  # the loaded program's digest: another process's reload changes it
 
     def children(self, session_id: str) -> list[Talk]:
         return [t for t in self.talks if t.session_id == session_id]
@@ -74,6 +79,34 @@ class ProgramService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._snapshot: ProgramSnapshot | None = None
+        # Cleared while this process writes a new program and re-reads it: what is sent
+        # meanwhile would be worded from the program the database no longer holds.
+        self._settled = asyncio.Event()
+        self._settled.set()
+
+    @contextlib.asynccontextmanager
+    async def changing(self) -> AsyncIterator[None]:
+        """Around writing a new program and refreshing the snapshot from it."""
+        self._settled.clear()
+        try:
+            yield
+        finally:
+            self._settled.set()
+
+    async def settled(self) -> None:
+        """Until no change of the program is half done in this process."""
+        await self._settled.wait()
+
+    async def refresh_if_changed(self) -> bool:
+        """Re-read the program if the database holds another one than memory (a reload by
+        another process on the same database); True if it did."""
+        await self.settled()
+        async with self._sessions() as s:
+            version = await s.scalar(select(ProgramInfo.source_sha256))
+        if version is None or (self._snapshot is not None and self._snapshot.version == version):
+            return False
+        await self.refresh()
+        return True
 
     @property
     def snapshot(self) -> ProgramSnapshot:
@@ -142,6 +175,7 @@ class ProgramService:
             workshop=workshop,
             talks=tuple(t for t in all_talks if not t.cancelled),
             by_id={t.id: t for t in all_talks},
+            version=info.source_sha256,
         )
         return self._snapshot
 

@@ -28,7 +28,7 @@ class Reminder:
     talk: Talk
     minutes_before: int
     due_at: datetime
-    state: str  # active | sent | undeliverable | cancelled
+    state: str  # active | sent | undeliverable | failed | missed | cancelled
     via_kind: str | None
 
 
@@ -131,7 +131,9 @@ class ReminderService:
                     "Cancel some with /remind cancel."
                 )
             if existing is not None:
-                # A cancelled, sent or undeliverable one comes back to life.
+                # A cancelled, sent, missed or undeliverable one comes back to life, as a new
+                # send: its old delivery (sent, or refused when DMs were closed) is final.
+                existing.revision = (existing.revision or 0) + 1
                 existing.state = "active"
                 existing.minutes_before = minutes_before
                 existing.due_at = due
@@ -289,7 +291,7 @@ class ReminderService:
                 .where(
                     Subscription.user_id == user_id,
                     Subscription.entry_id == entry_id,
-                    Subscription.state.in_(("active", "undeliverable")),
+                    Subscription.state.in_(("active", "undeliverable", "failed")),
                 )
                 .values(state="cancelled")
             )
@@ -304,7 +306,7 @@ class ReminderService:
                 update(Subscription)
                 .where(
                     Subscription.user_id == user_id,
-                    Subscription.state.in_(("active", "undeliverable")),
+                    Subscription.state.in_(("active", "undeliverable", "failed")),
                 )
                 .values(state="cancelled")
             )

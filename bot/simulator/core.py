@@ -291,9 +291,11 @@ class SimState:
             if found is not None:
                 return found
         name = str(ref).lstrip("#")
-        for channel in self.channels.values():
-            if channel.name == name and not channel.is_dm:
-                return channel
+        named = [c for c in self.channels.values() if c.name == name and not c.is_dm]
+        # A live channel first; a deleted one is still found (its messages stay inspectable).
+        named.sort(key=lambda c: c.deleted)
+        if named:
+            return named[0]
         raise KeyError(f"no channel {ref!r} in the simulated guild")
 
     def role(self, ref: str | int) -> SimRole:
@@ -313,7 +315,7 @@ class SimState:
 
     def get_channel_or_404(self, channel_id: int) -> SimChannel:
         channel = self.channels.get(channel_id)
-        if channel is None:
+        if channel is None or channel.deleted:
             raise ApiError(404, 10003, "Unknown Channel")
         return channel
 
@@ -394,6 +396,18 @@ class SimState:
                 {"id": str(self.bot.id), "type": 1, "allow": "0", "deny": str(Perm.SEND_MESSAGES)}
             )
         self.emit("CHANNEL_UPDATE", self.channel_payload(channel))
+
+    def delete_channel(self, channel: SimChannel) -> None:
+        """An admin deletes a guild channel: it leaves the guild (CHANNEL_DELETE is dispatched)
+        and every later request to it answers 404 with code 10003 "Unknown Channel"."""
+        if channel.is_dm:
+            raise ValueError("DM channels are not deleted by admins")
+        if channel.deleted:
+            return
+        channel.deleted = True
+        if channel.id in self.guild.channel_ids:
+            self.guild.channel_ids.remove(channel.id)
+        self.emit("CHANNEL_DELETE", self.channel_payload(channel))
 
     # -- payloads -------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 class Fault:
     """One active rule; ``hits`` counts the requests it answered."""
 
-    kind: str  # "error" or "ratelimit"
+    kind: str  # "error", "ratelimit", "hang" or "error_after"
     status: int = 500
     probability: float = 1.0
     count: int | None = None  # answers left; None = unlimited
@@ -26,6 +26,10 @@ class Fault:
     is_global: bool = False
     hits: int = 0
     cancelled: bool = False
+    delay: float = 0.0  # "hang": seconds before the request is served (or refused)
+    serve: bool = True  # "hang": then serve it (True) or answer ``status`` without serving
+    code: int = 0  # "error": Discord's JSON error code in the answer's body
+    message: str | None = None  # "error": its message (default: "<status>: <reason>")
 
     @property
     def active(self) -> bool:
@@ -67,8 +71,14 @@ class Faults:
         duration: float | None = None,
         count: int | None = None,
         route: str | None = None,
+        code: int = 0,
+        message: str | None = None,
     ) -> Fault:
-        """Answer matching requests with ``status`` (and a JSON body) instead of serving them."""
+        """Answer matching requests with ``status`` (and a JSON body) instead of serving them.
+
+        ``code`` and ``message`` make it one of Discord's own refusals, e.g. ``403, code=50278,
+        message="Cannot send messages to this user due to having no mutual guilds"``.
+        """
         if duration is None and count is None:
             duration = 60.0
         fault = Fault(
@@ -78,7 +88,36 @@ class Faults:
             count=count,
             until=None if duration is None else time.monotonic() + duration,
             route=route,
+            code=code,
+            message=message,
         )
+        self.rules.append(fault)
+        return fault
+
+    def hang(
+        self,
+        seconds: float,
+        *,
+        route: str | None = None,
+        count: int | None = 1,
+        serve: bool = True,
+        status: int = 503,
+    ) -> Fault:
+        """Hold matching requests for ``seconds``, then serve them (``serve``) or answer
+        ``status`` without serving. A client that gives up meanwhile does not stop the request:
+        like Discord, the server may still act on it after the client has stopped waiting."""
+        fault = Fault(
+            kind="hang", status=status, count=count, route=route, delay=seconds, serve=serve
+        )
+        self.rules.append(fault)
+        return fault
+
+    def fail_after_serving(
+        self, status: int = 503, *, route: str | None = None, count: int | None = 1
+    ) -> Fault:
+        """Serve matching requests (a message is created), then answer ``status``: the client
+        believes it failed and tries again, as after a gateway timeout at Discord's edge."""
+        fault = Fault(kind="error_after", status=status, count=count, route=route)
         self.rules.append(fault)
         return fault
 
@@ -119,10 +158,13 @@ class Faults:
             fault.cancel()
         self.rules.clear()
 
-    def pick(self, method: str, template: str) -> Fault | None:
-        """The fault that answers this request, if any (consuming one of its uses)."""
+    def pick(
+        self, method: str, template: str, kinds: tuple[str, ...] = ("error", "ratelimit")
+    ) -> Fault | None:
+        """The fault of one of ``kinds`` that answers this request, if any (consuming one of
+        its uses)."""
         for fault in self.rules:
-            if not fault.active or not fault.matches(method, template):
+            if fault.kind not in kinds or not fault.active or not fault.matches(method, template):
                 continue
             if fault.probability < 1.0 and self._random.random() >= fault.probability:
                 continue

@@ -155,6 +155,7 @@ class SimChannel:
     message_ids: list[int] = field(default_factory=list)
     pins: list[SimPin] = field(default_factory=list)
     last_message_id: int | None = None
+    deleted: bool = False  # deleted by an admin: every request to it answers 404 (10003)
 
     @property
     def is_dm(self) -> bool:

@@ -221,6 +221,11 @@ class DiscordSimulator:
         """Grant or deny the bot Send Messages in ``channel`` (denied: posts answer 50013)."""
         self.state.set_bot_send(self.state.channel(channel), allow=allow_bot_send)
 
+    def delete_channel(self, channel: str | int | SimChannel) -> None:
+        """Delete ``channel`` as an admin would: discord.py is told (CHANNEL_DELETE), and every
+        later request to it (a post, an edit, a pin) answers 404 with code 10003."""
+        self.state.delete_channel(self.state.channel(channel))
+
     def set_bot_permissions(self, permissions: int) -> None:
         """Give the bot's role exactly ``permissions`` server-wide (as an admin editing it)."""
         state = self.state
@@ -236,6 +241,8 @@ class DiscordSimulator:
         names = {str(m.id): m.global_name or m.username for m in state.members.values()}
         names.update({str(r.id): r.name.lstrip("@") for r in state.guild.roles.values()})
         names.update({str(c.id): c.name for c in state.channels.values() if c.name})
+        # What Discord's client shows for a mention of a channel that no longer exists.
+        names.update({str(c.id): "deleted-channel" for c in state.channels.values() if c.deleted})
         return names
 
     def commands(self, *, guild: bool = True) -> list[dict[str, Any]]:
@@ -458,6 +465,14 @@ class DiscordSimulator:
         if route.auth == "bot" and request.headers.get(hdrs.AUTHORIZATION) != f"Bot {self.token}":
             self.stats.invalid_requests += 1
             return _json(401, {"message": "401: Unauthorized", "code": 0})
+        slow = self.faults.pick(request.method, route.template, ("hang", "error_after"))
+        if slow is not None and slow.kind == "hang":
+            self.notify()  # a test may be waiting for the request to be in flight
+            await asyncio.sleep(slow.delay)
+            if not slow.serve:
+                self.stats.server_errors += 1
+                reason = REASONS.get(slow.status, "Server Error")
+                return _json(slow.status, {"message": f"{slow.status}: {reason}", "code": 0})
         refused = self._faults_and_limits(route, params, key)
         if isinstance(refused, web.Response):
             return refused
@@ -477,6 +492,10 @@ class DiscordSimulator:
         except Exception:
             self.problem(f"simulator crashed on {request.method} {path}:\n{traceback.format_exc()}")
             reply = Reply(500, {"message": "500: Internal Server Error", "code": 0})
+        if slow is not None and slow.kind == "error_after":
+            self.stats.server_errors += 1
+            reason = REASONS.get(slow.status, "Server Error")
+            return _json(slow.status, {"message": f"{slow.status}: {reason}", "code": 0})
         return self._finish(route, path, reply, refused)
 
     def _faults_and_limits(
@@ -504,7 +523,8 @@ class DiscordSimulator:
         if fault is not None:
             self.stats.server_errors += 1
             reason = REASONS.get(fault.status, "Server Error")
-            return _json(fault.status, {"message": f"{fault.status}: {reason}", "code": 0})
+            text = fault.message or f"{fault.status}: {reason}"
+            return _json(fault.status, {"message": text, "code": fault.code})
         if not self.rate_limits:
             return {}
         if route.auth == "bot":

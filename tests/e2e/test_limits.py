@@ -121,9 +121,7 @@ def synthetic_program() -> Program:
 
 
 @pytest.fixture
-async def settings(
-    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Settings]:
+async def settings(tmp_path: Path, database_url: str) -> AsyncIterator[Settings]:
     """The synthetic program, loaded into the database before the bot starts."""
     program = synthetic_program()
     # Parsing a 3 MB program file with PyYAML's pure-Python loader takes seconds per test, so
@@ -132,10 +130,7 @@ async def settings(
     engine = create_engine(database_url)
     try:
         await migrate.upgrade(engine)
-        with monkeypatch.context() as patch:
-            # The digest only tells reloads apart; dumping 3 MB of YAML for it costs a second.
-            patch.setattr(loader, "dump_program", lambda _program: "synthetic")
-            await loader.load_program(create_sessionmaker(engine), program, DAY_START)
+        await loader.load_program(create_sessionmaker(engine), program, DAY_START)
     finally:
         await engine.dispose()
     yield Settings(

@@ -179,6 +179,7 @@ def build_bot(
         services.sessions,
         services.program,
         services.targets,
+        services.clock,
         send_timeout=services.settings.send_timeout_seconds,
     )
     services.engine = DeliveryEngine(

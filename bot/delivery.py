@@ -13,7 +13,8 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
@@ -21,9 +22,10 @@ import discord
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import Clock
 from bot.db.models import DMChannel
 from bot.services.announcements import AnnouncementTarget, AnnouncementTargets, PlannedAnnouncement
-from bot.services.program import ProgramService
+from bot.services.program import ProgramService, Talk
 from bot.services.schedule import NowView, Phase
 from bot.timing import (
     ENGINE_TRAFFIC,
@@ -106,6 +108,12 @@ def outcome_of(exc: Exception) -> SendResult:
     raise exc
 
 
+def reminder_dm_view(items: Sequence[tuple[Talk, str | None]]) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(StopRemindersButton())
+    return view
+
+
 class DiscordOutbox:
     def __init__(
         self,
@@ -113,10 +121,12 @@ class DiscordOutbox:
         sessions: async_sessionmaker[AsyncSession],
         program: ProgramService,
         targets: AnnouncementTargets,
+        clock: Clock,
         *,
         send_timeout: float = 15.0,
     ) -> None:
         self._bot = bot
+        self._clock = clock
         self.send_timeout = send_timeout
         self._sessions = sessions
         self._program = program
@@ -226,44 +236,75 @@ class DiscordOutbox:
             return guild_id, channel_id
         return None, None
 
-    async def send_reminder(self, reminder: DueReminder, *, late: bool) -> SendResult:
-        talk = reminder.talk
-        workshop = self._program.snapshot.workshop
-        lines = [
-            f"⏰ **{md(trim(talk.title, TITLE_IN_TEXT))}** starts {discord_ts(talk.start, 'R')} "
-            f"({discord_ts(talk.start, 't')}, {venue_time(talk.start, workshop.zone)})."
-        ]
-        if late:
+    async def send_reminders(
+        self, reminders: Sequence[DueReminder], *, offline: bool
+    ) -> SendResult:
+        """One short DM for a member's reminders due in the same minute: each talk's title,
+        its time (in the reader's zone, worded so it stays true when read late), where to
+        go, and buttons for its card and for stopping it."""
+        lines = self.reminder_lines(reminders)
+        if offline:
             lines.append("(Sent late: I was offline when this reminder was due.)")
-        guild_id, channel_id = await self._announcement_channel(talk.kind)
-        if guild_id is not None and channel_id is not None:
-            lines.append(f"Follow it here: https://discord.com/channels/{guild_id}/{channel_id}")
-        view = discord.ui.View(timeout=None)
-        view.add_item(StopRemindersButton())
-        session = self._program.snapshot.by_id.get(talk.session_id or "")
-        embed = talk_embed(talk, workshop, session=session)
+        view = reminder_dm_view([(r.talk, r.via_kind) for r in reminders])
+        key = ",".join(sorted(r.key for r in reminders))
         try:
             message = await self.send_dm(
-                reminder.user_id,
-                content="\n".join(lines),
-                embed=embed,
-                view=view,
-                key=reminder.key,
+                reminders[0].user_id, content="\n".join(lines), view=view, key=key
             )
         except Exception as exc:
             result = outcome_of(exc)
-            log.info("reminder %s not delivered: %s", reminder.key, result.error)
+            log.info("reminder %s not delivered: %s", key, result.error)
             return result
         return SendResult(Outcome.SENT, message_id=message.id, channel_id=message.channel.id)
 
-    async def send_announcement(self, item: PlannedAnnouncement, *, late: bool) -> SendResult:
+    def reminder_lines(self, reminders: Sequence[DueReminder]) -> list[str]:
+        now = self._clock.now()
+        zone = self._program.snapshot.workshop.zone
+        talks = sorted({r.talk.id: r.talk for r in reminders}.values(), key=lambda t: t.start)
+
+        def when(talk: Talk, *, plural: bool = False) -> str:
+            # "starts at 09:00 (in 10 minutes, …)" stays true read late: "started" once begun.
+            verb = "started" if now >= talk.start else ("start" if plural else "starts")
+            return (
+                f"{verb} at {discord_ts(talk.start, 't')} "
+                f"({discord_ts(talk.start, 'R')}; {venue_time(talk.start, zone)} at the venue)"
+            )
+
+        if len(talks) == 1:
+            [talk] = talks
+            lines = [f"⏰ **{md(trim(talk.title, TITLE_IN_TEXT))}** {when(talk)}."]
+            where = self.where_to_go(talk)
+            if where:
+                lines.append(where)
+            return lines
+        starts = {t.start for t in talks}
+        if len(starts) == 1:
+            lines = [f"⏰ These {len(talks)} {when(talks[0], plural=True)}:"]
+            for talk in talks:
+                where = self.where_to_go(talk)
+                lines.append(
+                    f"• **{md(trim(talk.title, TITLE_IN_TEXT // 2))}**"
+                    + (f" · {where}" if where else "")
+                )
+            return lines
+        lines = [f"⏰ {len(talks)} talks you asked me to remind you of:"]
+        for talk in talks:
+            lines.append(f"• **{md(trim(talk.title, TITLE_IN_TEXT // 2))}** {when(talk)}")
+        return lines
+
+    def where_to_go(self, talk: Talk) -> str:
+        """Room, and the talk's own links (poster, video, stream), as one short line."""
+        parts = [f"📍 {md(trim(talk.room, 100))}"] if talk.room else []
+        parts += [f"[{md(trim(title, 40))}](<{url}>)" for title, url in talk.links[:4]]
+        return " · ".join(parts)
+
+    async def send_announcement(self, item: PlannedAnnouncement, *, offline: bool) -> SendResult:
         talk = item.talk
         snapshot = self._program.snapshot
         posters = snapshot.children(talk.id) if talk.kind == "poster_session" else []
         embed = talk_embed(talk, snapshot.workshop, posters=posters)
-        verb = "Starting now" if not late else "Started"
-        content = f"**{verb}** · {talk.kind_label}: {talk.title}"
-        if late:
+        content = f"{self.session_start_words(talk)} · {talk.kind_label}: {talk.title}"
+        if offline:
             content += "\n(Posted late: I was offline when it started.)"
         allowed = discord.AllowedMentions.none()
         if item.mention_role_id is not None:
@@ -281,7 +322,17 @@ class DiscordOutbox:
             return SendResult(result.outcome, channel_id=item.channel_id, error=result.error)
         return SendResult(Outcome.SENT, message_id=message.id, channel_id=item.channel_id)
 
-    async def send_notice(self, notice: QueuedNotice, *, late: bool) -> SendResult:
+    def session_start_words(self, talk: Talk) -> str:
+        """What is true when the post goes out, and stays true when read later: early (a lead
+        set with /setup lead), at the start, or after it (a restart, a channel set meanwhile)."""
+        now = self._clock.now()
+        if now < talk.start - timedelta(seconds=30):
+            return f"**Starts at {discord_ts(talk.start, 't')}** ({discord_ts(talk.start, 'R')})"
+        if now <= talk.start + timedelta(minutes=1):
+            return "**Starting now**"
+        return f"**Started at {discord_ts(talk.start, 't')}** ({discord_ts(talk.start, 'R')})"
+
+    async def send_notice(self, notice: QueuedNotice, *, offline: bool) -> SendResult:
         text = self.notice_text(notice)
         role_id = notice.payload.get("role_id")
         allowed = discord.AllowedMentions.none()
@@ -390,5 +441,5 @@ class DiscordOutbox:
             )
         if upcoming:
             embed.add_field(name="Next", value=lines_within(upcoming, 1024), inline=False)
-        embed.set_footer(text="Updated as sessions start · /schedule now shows it in your DMs too")
+        embed.set_footer(text="Kept up to date as sessions start and end")
         return embed

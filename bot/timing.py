@@ -17,18 +17,18 @@ import itertools
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.db.models import BotEvent, Delivery, DMChannel, GuildConfig, Subscription
+from bot.db.models import BotEvent, Delivery, DMChannel, EngineRun, GuildConfig, Subscription
 from bot.services.announcements import AnnouncementTargets, PlannedAnnouncement, plan
 from bot.services.program import ProgramService, Talk
 from bot.services.schedule import NowView, ScheduleService
@@ -70,6 +70,7 @@ class DueReminder:
     minutes_before: int
     due_at: datetime
     revision: int = 0
+    via_kind: str | None = None  # from an "every <kind>" subscription
 
     @property
     def key(self) -> str:
@@ -81,11 +82,17 @@ class DueReminder:
 class Outbox(Protocol):
     """What the engine needs from Discord (bot/delivery.py implements it with discord.py)."""
 
-    async def send_reminder(self, reminder: DueReminder, *, late: bool) -> SendResult: ...
+    async def send_reminders(
+        self, reminders: Sequence[DueReminder], *, offline: bool
+    ) -> SendResult:
+        """One DM for one member's reminders due in the same minute."""
+        ...
 
-    async def send_announcement(self, item: PlannedAnnouncement, *, late: bool) -> SendResult: ...
+    async def send_announcement(
+        self, item: PlannedAnnouncement, *, offline: bool
+    ) -> SendResult: ...
 
-    async def send_notice(self, notice: QueuedNotice, *, late: bool) -> SendResult: ...
+    async def send_notice(self, notice: QueuedNotice, *, offline: bool) -> SendResult: ...
 
     async def update_board(
         self, channel_id: int, message_id: int | None, view: NowView, *, pin: bool
@@ -206,7 +213,12 @@ class DeliveryEngine:
         # in flight, or a dead one's): the engine looks again then, whatever kind it is.
         self._lease_wake: float | None = None
         self._helpers: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
         self._program_checked = 0.0  # when the database's program was last compared to ours
+        # When this engine started, and the last sign of life of the runs before it (clock).
+        self._started_at: datetime | None = None
+        self._down_from: datetime | None = None
+        self._known_downtime = False
         # This machine's clocks (replaceable in tests: a machine whose clock is off, a jump).
         self._wall: Callable[[], float] = time.time
         self.wall_check_every = 5.0  # seconds
@@ -232,6 +244,8 @@ class DeliveryEngine:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._scheduler.start()
         self._running = True
+        self._stopping = asyncio.Event()
+        await self._record_start()
         self._clock.on_jump(self.poke)
         self._helpers = [
             asyncio.create_task(self._renew_claims(), name="renew-claims"),
@@ -242,9 +256,15 @@ class DeliveryEngine:
     async def stop(self) -> None:
         """Stop arming; let a pass in progress finish its current send, then end it."""
         self._running = False
+        # The helpers finish what they are doing (cancelling one inside a database call would
+        # leave SQLAlchemy a connection to reset mid-rollback), then see _stopping and end.
+        self._stopping.set()
         helpers, self._helpers = self._helpers, []
-        for helper in helpers:
-            helper.cancel()
+        if helpers:
+            _done, pending = await asyncio.wait(helpers, timeout=10)
+            for helper in pending:
+                helper.cancel()
+        await self._heartbeat()  # the last sign of life of a process stopped on purpose
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is None:
             return
@@ -490,71 +510,95 @@ class DeliveryEngine:
     # -- reminders ----------------------------------------------------------------------------
 
     async def _deliver_reminders(self, horizon: datetime) -> bool:
+        """Everything due up to ``horizon``, one DM per member and minute."""
         retry_soon = False
         snapshot = self._program.snapshot
-        last_id = 0
+        sub = Subscription
+        after: tuple[datetime, int, int] | None = None
         while True:
-            async with self._sessions() as s:
-                rows = list(
-                    (
-                        await s.execute(
-                            select(
-                                Subscription.id,
-                                Subscription.user_id,
-                                Subscription.entry_id,
-                                Subscription.minutes_before,
-                                Subscription.due_at,
-                                Subscription.revision,
-                            )
-                            .where(
-                                Subscription.state == "active",
-                                Subscription.due_at <= horizon,
-                                Subscription.id > last_id,
-                            )
-                            .order_by(Subscription.id)
-                            .limit(self.batch)
-                        )
-                    ).all()
+            query = (
+                select(
+                    sub.id,
+                    sub.user_id,
+                    sub.entry_id,
+                    sub.minutes_before,
+                    sub.due_at,
+                    sub.revision,
+                    sub.via_kind,
                 )
+                .where(sub.state == "active", sub.due_at <= horizon)
+                # Keyset pages in due order, a member's reminders of one moment side by side.
+                .order_by(sub.due_at, sub.user_id, sub.id)
+                .limit(self.batch)
+            )
+            if after is not None:
+                query = query.where(tuple_(sub.due_at, sub.user_id, sub.id) > tuple_(*after))
+            async with self._sessions() as s:
+                rows = list((await s.execute(query)).all())
             if not rows:
                 return retry_soon
-            rows.sort(key=lambda r: (r.due_at, r.id))
-            last_id = max(last_id, *(row.id for row in rows))
-            reminders = [
-                DueReminder(
-                    row.id,
-                    row.user_id,
-                    snapshot.by_id[row.entry_id],
-                    row.minutes_before,
-                    row.due_at,
-                    row.revision,
+            if len(rows) == self.batch:
+                # The page may have cut the last member's reminders of that moment in two: they
+                # start the next page instead (a member has at most a hundred reminders).
+                last = (rows[-1].due_at, rows[-1].user_id)
+                whole = [r for r in rows if (r.due_at, r.user_id) != last]
+                rows = whole or rows
+            after = (rows[-1].due_at, rows[-1].user_id, rows[-1].id)
+            groups: dict[tuple[int, datetime], list[DueReminder]] = {}
+            for row in rows:
+                talk = snapshot.by_id.get(row.entry_id)
+                if talk is None:
+                    continue
+                minute = row.due_at.replace(second=0, microsecond=0)
+                groups.setdefault((row.user_id, minute), []).append(
+                    DueReminder(
+                        row.id,
+                        row.user_id,
+                        talk,
+                        row.minutes_before,
+                        row.due_at,
+                        row.revision,
+                        row.via_kind,
+                    )
                 )
-                for row in rows
-                if row.entry_id in snapshot.by_id
-            ]
-            retry_soon |= await self._each(reminders, self._deliver_reminder)
+            retry_soon |= await self._each(groups.values(), self._deliver_reminder_group)
             if not self._running:
                 return retry_soon
 
-    async def _deliver_reminder(self, reminder: DueReminder) -> bool:
+    async def _deliver_reminder_group(self, group: list[DueReminder]) -> bool:
+        """One member's reminders due in the same minute, as one DM. Each keeps its own claim
+        and record (so exactly once holds per reminder); the DM's nonce is made of all their
+        keys, so a takeover after a kill re-sends the same DM and Discord keeps one."""
         await self._current_program()
-        # Worded from the program as it is now (a reload may have moved the talk meanwhile).
-        talk = self._program.snapshot.by_id.get(reminder.talk.id, reminder.talk)
-        reminder = replace(reminder, talk=talk)
+        snapshot = self._program.snapshot
         now = self._clock.now()
-        if talk.cancelled or now >= talk.end:
-            why = "cancelled" if talk.cancelled else "the talk ended before it could be sent"
-            await self._skip(reminder.key, "reminder", reminder.due_at, reminder, why)
+        claimed: list[tuple[DueReminder, str]] = []
+        for reminder in group:
+            # Worded from the program as it is now (a reload may have moved the talk).
+            talk = snapshot.by_id.get(reminder.talk.id, reminder.talk)
+            reminder = replace(reminder, talk=talk)
+            if talk.cancelled or now >= talk.end:
+                why = "cancelled" if talk.cancelled else "the talk ended before it could be sent"
+                await self._skip(reminder.key, "reminder", reminder.due_at, reminder, why)
+                continue
+            token = await self._claim(reminder.key, "reminder", reminder.due_at)
+            if token is None:
+                await self._settle_subscription(reminder)
+                continue
+            claimed.append((reminder, token))
+        if not claimed:
             return False
-        token = await self._claim(reminder.key, "reminder", reminder.due_at)
-        if token is None:
-            await self._settle_subscription(reminder)
-            return False
-        late = now - reminder.due_at > self.late_grace
+        reminders = [reminder for reminder, _ in claimed]
+        due = min(r.due_at for r in reminders)
+        late = now - due > self.late_grace
         result = await self._send(
-            token, reminder.key, self._outbox.send_reminder(reminder, late=late)
+            [(r.key, token) for r, token in claimed],
+            self._outbox.send_reminders(reminders, offline=late and self._was_offline(due)),
         )
-        return await self._record(reminder.key, token, result, late, reminder)
+        retry = False
+        for reminder, token in claimed:
+            retry |= await self._record(reminder.key, token, result, late, reminder)
+        return retry
 
     async def _settle_subscription(self, reminder: DueReminder) -> None:
         """A due reminder whose key is taken: if that send is over, the subscription is too.
@@ -598,7 +642,10 @@ class DeliveryEngine:
                 self._announced.add(item.key)
             return False
         late = now - item.due_at > self.late_grace
-        result = await self._send(token, item.key, self._outbox.send_announcement(item, late=late))
+        offline = late and self._was_offline(item.due_at)
+        result = await self._send(
+            [(item.key, token)], self._outbox.send_announcement(item, offline=offline)
+        )
         retry = await self._record(item.key, token, result, late, None)
         if not retry:
             self._announced.add(item.key)
@@ -733,7 +780,10 @@ class DeliveryEngine:
         if not taken.rowcount:  # type: ignore[attr-defined]
             return False
         late = self._clock.now() - notice.due_at > self.late_grace
-        result = await self._send(token, notice.key, self._outbox.send_notice(notice, late=late))
+        offline = late and self._was_offline(notice.due_at)
+        result = await self._send(
+            [(notice.key, token)], self._outbox.send_notice(notice, offline=offline)
+        )
         return await self._record(notice.key, token, result, late, None)
 
     async def queue_notice(
@@ -766,6 +816,47 @@ class DeliveryEngine:
     # A send is claimed under its key with a token naming this process and this claim, renewed
     # while the send is in flight, and its outcome is written only where that token still
     # holds the claim. Claim ages are read on the database's clock.
+
+    # -- "I was offline": only for what fell due while no engine ran ----------------------------
+
+    async def _record_start(self) -> None:
+        """Note this engine's start, and the last sign of life of every earlier one."""
+        now = self._clock.now()
+        self._started_at = now
+        try:
+            async with self._sessions() as s, s.begin():
+                self._down_from = await s.scalar(select(func.max(EngineRun.alive_at)))
+                await s.execute(
+                    delete(EngineRun).where(EngineRun.alive_at < now - timedelta(days=30))
+                )
+                s.add(EngineRun(worker_id=self.worker_id, started_at=now, alive_at=now))
+            self._known_downtime = True
+        except Exception as exc:
+            log.warning("could not record this engine's start: %s", exc)
+
+    async def _heartbeat(self) -> None:
+        if not self._known_downtime:
+            return
+        try:
+            async with self._sessions() as s, s.begin():
+                await s.execute(
+                    update(EngineRun)
+                    .where(EngineRun.worker_id == self.worker_id)
+                    .values(alive_at=self._clock.now())
+                )
+        except Exception as exc:
+            log.debug("could not record that this engine is alive: %s", exc)
+
+    def _was_offline(self, due_at: datetime) -> bool:
+        """Whether ``due_at`` fell while no engine of this bot ran: after the last sign of life
+        of the runs before this one, and before this one started. Anything else sent late
+        (a reminder asked for inside its lead time, a channel set during a talk, a burst) was
+        not missed for being down, and says nothing of the kind."""
+        if self._started_at is None or due_at >= self._started_at:
+            return False
+        if not self._known_downtime:
+            return True  # no record of earlier runs: as before, late means the bot was down
+        return self._down_from is None or due_at > self._down_from
 
     def _new_token(self) -> str:
         return f"{self.worker_id}:{next(self._claim_numbers)}"
@@ -836,19 +927,21 @@ class DeliveryEngine:
         async with self._sessions() as s:
             return await s.scalar(select(Delivery.state).where(Delivery.key == key))
 
-    async def _send(self, token: str, key: str, send: Awaitable[SendResult]) -> SendResult:
-        """Run one send while holding its claim (renewed every quarter lease meanwhile)."""
-        self._held[key] = token
+    async def _send(self, claims: list[tuple[str, str]], send: Awaitable[SendResult]) -> SendResult:
+        """Run one send while holding its claims, (key, token) pairs, renewed every quarter
+        lease meanwhile."""
+        self._held.update(claims)
         try:
             return await send
         finally:
-            self._held.pop(key, None)
+            for key, _token in claims:
+                self._held.pop(key, None)
 
     async def _renew_claims(self) -> None:
         """Keep this process's claims young while their sends are in flight, so a slow send
         (Discord sleeping out a 429, a slow answer) is never taken over and sent twice."""
-        while True:
-            await asyncio.sleep(self.lease.total_seconds() / 4)
+        while not await self._stopped_within(self.lease.total_seconds() / 4):
+            await self._heartbeat()
             held = list(self._held.values())
             if not held:
                 continue
@@ -861,6 +954,14 @@ class DeliveryEngine:
                     )
             except Exception as exc:
                 log.warning("could not renew %d claim(s): %s", len(held), exc)
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        """Wait ``seconds``; True at once if the engine is stopping."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
 
     async def _next_lease_end(self) -> float | None:
         """Real seconds until the first live claim's lease ends, if any claim is live.
@@ -884,8 +985,7 @@ class DeliveryEngine:
         """Look again at once after the wall clock jumps (suspend and resume, an NTP step):
         a timer armed before the jump would otherwise sleep out its old delay."""
         offset = self._wall() - time.monotonic()
-        while True:
-            await asyncio.sleep(self.wall_check_every)
+        while not await self._stopped_within(self.wall_check_every):
             now_offset = self._wall() - time.monotonic()
             if abs(now_offset - offset) > tolerance:
                 log.warning(

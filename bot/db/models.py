@@ -235,3 +235,17 @@ class BotEvent(Base):
     key: Mapped[str] = mapped_column(String(200), unique=True)
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EngineRun(Base):
+    """One delivery engine's life: when it started and when it was last seen alive.
+
+    What fell due between the last sign of life of every earlier run and this run's start fell
+    while the bot was down: only those sends say "I was offline".
+    """
+
+    __tablename__ = "engine_runs"
+
+    worker_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)  # on the bot's clock
+    alive_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

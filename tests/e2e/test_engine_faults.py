@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -212,15 +213,17 @@ class RecordingOutbox:
     def __init__(self) -> None:
         self.sent: list[str] = []
 
-    async def send_reminder(self, reminder: DueReminder, *, late: bool) -> SendResult:
-        self.sent.append(reminder.key)
+    async def send_reminders(
+        self, reminders: Sequence[DueReminder], *, offline: bool
+    ) -> SendResult:
+        self.sent.extend(r.key for r in reminders)
         return SendResult(Outcome.SENT)
 
-    async def send_announcement(self, item: PlannedAnnouncement, *, late: bool) -> SendResult:
+    async def send_announcement(self, item: PlannedAnnouncement, *, offline: bool) -> SendResult:
         self.sent.append(item.key)
         return SendResult(Outcome.SENT)
 
-    async def send_notice(self, notice: QueuedNotice, *, late: bool) -> SendResult:
+    async def send_notice(self, notice: QueuedNotice, *, offline: bool) -> SendResult:
         self.sent.append(notice.key)
         return SendResult(Outcome.SENT)
 

@@ -382,19 +382,19 @@ async def test_a_database_turning_read_only_between_send_and_record_sends_once(
     outbox = local.services.outbox
     alice = local.sim.add_user("alice")
     await alice.slash("remind talk", title=PAYVAND)
-    send = outbox.send_reminder
+    send = outbox.send_reminders
 
     async def send_then_refuse_writes(*args: Any, **kwargs: Any) -> Any:
         result = await send(*args, **kwargs)
         read_only.on = True
         return result
 
-    monkeypatch.setattr(outbox, "send_reminder", send_then_refuse_writes)
+    monkeypatch.setattr(outbox, "send_reminders", send_then_refuse_writes)
     await at(local, clock, edt("08:50:00"))
     assert reminders(alice) == 1
     [outage] = expected_errors.take()
     assert outage.getMessage() == "delivery pass failed; trying again in 5 s"
-    monkeypatch.setattr(outbox, "send_reminder", send)
+    monkeypatch.setattr(outbox, "send_reminders", send)
     await asyncio.sleep(1.0)  # the 0.5 s claim lease is over: taking it over would re-send
     read_only.on = False
 

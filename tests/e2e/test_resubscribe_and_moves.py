@@ -376,7 +376,7 @@ async def test_a_2000_character_title_is_reminded_and_announced(
     assert len(dm["content"]) <= 2000
     assert LONG_TITLE[:250] in dm["content"]
     assert "09:00 EDT" in dm["content"]
-    assert dm["embeds"][0]["title"].startswith(LONG_TITLE[:200])
+    assert dm["embeds"] == []  # short: the card is a button away
     listing = await remind_list(alice)
     assert "✅ sent" in listing and "could not be delivered" not in listing
 

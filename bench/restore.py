@@ -18,6 +18,7 @@ started this process), so interpreter start-up and imports count.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 IMPORTS_STARTED = time.time()
 
@@ -50,15 +51,17 @@ class NoOutbox:
 
     sends = 0
 
-    async def send_reminder(self, reminder: DueReminder, *, late: bool) -> SendResult:
+    async def send_reminders(
+        self, reminders: Sequence[DueReminder], *, offline: bool
+    ) -> SendResult:
         self.sends += 1
         return SendResult(Outcome.SENT)
 
-    async def send_announcement(self, item: PlannedAnnouncement, *, late: bool) -> SendResult:
+    async def send_announcement(self, item: PlannedAnnouncement, *, offline: bool) -> SendResult:
         self.sends += 1
         return SendResult(Outcome.SENT)
 
-    async def send_notice(self, notice: QueuedNotice, *, late: bool) -> SendResult:
+    async def send_notice(self, notice: QueuedNotice, *, offline: bool) -> SendResult:
         self.sends += 1
         return SendResult(Outcome.SENT)
 

@@ -212,7 +212,7 @@ class Setup(commands.Cog):
             if wanted in kind or wanted in label.casefold()
         ][:25]
 
-    @config.command(name="board", description="The channel for the reminders board")
+    @config.command(name="board", description="The channel for the live Now / Next board")
     @app_commands.describe(channel="The channel (leave out to have no board)")
     async def board(
         self, interaction: discord.Interaction, channel: discord.TextChannel | None = None

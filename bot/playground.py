@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -775,7 +775,9 @@ async def playground_main(
     def say(text: str) -> None:
         print(text, file=out, flush=True)
 
-    with logs_to_file(log_path, say, [token]):
+    root = logging.getLogger()
+    ours = any(isinstance(h, WarningNotices) for h in root.handlers)
+    with nullcontext() if ours else logs_to_file(log_path, say, [token]):
         # Discord's own "now" (for refusing scheduled events in the past) is the bot's clock.
         async with (
             DiscordSimulator(now=clock.now) as sim,
@@ -818,7 +820,15 @@ def run_playground(settings: Settings, db_path: Path = PLAYGROUND_DB) -> int:
         # Keep play data (fake users' reminders) out of the real database.
         settings = settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{db_path}"})
     configure_logging(settings.log_level)
-    try:
-        return asyncio.run(playground_main(settings, sys.stdin, sys.stdout))
-    except KeyboardInterrupt:
-        return 0
+    log_path = playground_log_path(settings)
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+
+    # Around the whole event loop: what is logged while it shuts down goes to the file too.
+    token = settings.discord_token.get_secret_value() if settings.discord_token else ""
+    with logs_to_file(log_path, say, [token]):
+        try:
+            return asyncio.run(playground_main(settings, sys.stdin, sys.stdout, log_path=log_path))
+        except KeyboardInterrupt:
+            return 0

@@ -203,10 +203,13 @@ class Reminders(commands.Cog):
     ) -> list[app_commands.Choice[str]]:
         choices = []
         # Only talks one can still be reminded of, chosen before the best 25 are taken.
-        for entry_id, title in self.search.complete_title(current, starts_after=self.clock.now()):
-            if len(entry_id) <= 100:
+        # By title, any word of it or a speaker's name, who is then named before the title.
+        for choice in self.search.complete_entry(current, starts_after=self.clock.now()):
+            if len(choice.talk.id) <= 100:
                 choices.append(
-                    app_commands.Choice(name=trim(title, CHOICE_NAME_MAX), value=entry_id)
+                    app_commands.Choice(
+                        name=trim(choice.label, CHOICE_NAME_MAX), value=choice.talk.id
+                    )
                 )
         return choices[:25]
 

@@ -193,9 +193,10 @@ class Schedule(commands.Cog):
     async def _complete_talk(self, _interaction: discord.Interaction, current: str) -> Choices:
         if not self.program.loaded:
             return []
+        # By title, any word of it or a speaker's name, who is then named before the title.
         return [
-            app_commands.Choice(name=choice_name(title), value=talk_id)
-            for talk_id, title in self.search.complete_title(current)
+            app_commands.Choice(name=choice_name(choice.label), value=choice.talk.id)
+            for choice in self.search.complete_entry(current)
         ]
 
     def _resolve_talk(self, text: str) -> Talk:

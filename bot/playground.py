@@ -63,29 +63,30 @@ Slash commands, as in Discord; options as name:value (quote values with spaces):
   /about
   /schedule now
   /author name:"yanzhi wang"       (or: /author yanzhi wang)
-Autocomplete: end an option with ? to see the choices Discord would offer as you type:
-  /schedule talk quer?             (or: /schedule talk title:quer?)   /schedule day ?
-  Each choice shows the value to type to pick it: /schedule talk title:VALUE
-Forms (a command that answers with a form, e.g. /announce now) ask for each field in turn
-(one line each; \\n for a line break; an empty line leaves an optional field empty; cancel
-closes the form), or take the fields inline after a |, in the form's order:
+Autocomplete: end an option with ? to see the choices Discord offers as you type:
+  /schedule talk quer?             (or: /schedule talk title:quer?)
+  /schedule day ?                  the choices for an empty option
+  A choice shows [the value] to type to pick it: /schedule talk title:opening
+Forms: a command that answers with one (e.g. /announce now) asks for each field in turn,
+a line each (\\n for a line break; an empty line leaves an optional field empty; cancel
+closes the form without sending). Or give the fields inline after " | ", in order:
   /announce now | Coffee is served in the lobby.
-Buttons and menus on the last answer, or on the latest post or DM you can see:
-  click Next                       press a button (its label)
-  pick 2                           choose the 2nd option of the menu (or type its label)
-  pick Look up an author > Yichi Zhang   when a message has several menus
+Buttons and menus, on the last answer or the latest post or DM you can see:
+  click Next                       press a button (by its label)
+  pick 2                           choose the 2nd option of the menu, or type its label
+  pick Look up an author > Yichi Zhang     when the message has several menus
 People and zones:
-  as aiko                          act as aiko (created on first use, an attendee)
+  as aiko                          act as aiko (created on first use, as an attendee)
   as olga organizer                create olga with the Organizer role
-  as                               list the people and their zones
-  tz Asia/Tokyo                    show Discord times (<t:…>) in that zone for the current
-                                   person; tz venue goes back to the venue's zone
-Relative times ("in 5 minutes") are counted from the bot's clock (the rehearsal clock
-under --simulate-start), as a reader would see them at that moment.
+  as                               list the people and the zone each reads times in
+  tz Asia/Tokyo                    show Discord times (<t:…>) as a reader in that zone
+                                   sees them (for the current person); tz venue resets
+  tz                               which zone is shown
+Times: relative ones ("in 5 minutes") count from the bot's clock, the rehearsal's under
+--simulate-start. Channel posts and DMs appear as they arrive, a DM in its reader's zone.
+Warnings and errors are one line here; the whole log is in the file named at start.
   commands                         list the bot's slash commands
-  exit                             leave (Ctrl-D works too)
-Channel posts and DMs appear as they arrive, DMs in their reader's zone. Warnings and
-errors are one line here; the full log is in the file named at start."""
+  exit                             leave (Ctrl-D works too)"""
 
 
 def _value(text: str) -> Any:

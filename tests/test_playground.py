@@ -88,6 +88,13 @@ def test_run_without_a_token_starts_the_playground(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "No DISCORD_TOKEN is set" in proc.stdout
+    # A newcomer's first run, years after HAET: told so once, with the command to rehearse it.
+    assert proc.stdout.count("on this clock it ended") == 1
+    assert "workshop-bot playground --simulate-start 2022-07-23T08:40-04:00 --speed 60" in (
+        proc.stdout
+    )
+    assert f"Logs go to {tmp_path / 'pg.log'}" in proc.stdout
+    assert "INFO" not in proc.stderr and "discord.client" in (tmp_path / "pg.log").read_text()
     assert "DISCORD_TOKEN in .env" in proc.stdout
     assert "workshop-bot 0.1.0" in proc.stdout
 
@@ -216,6 +223,10 @@ async def test_a_program_in_the_past_offers_the_rehearsal_command_once(tmp_path:
     assert out.count("Note: HAET 2022 was on Saturday 23 July 2022, 08:45–17:30 EDT") == 1
     assert "on this clock it ended 4 years ago" in out
     assert "workshop-bot playground --simulate-start 2022-07-23T08:40-04:00 --speed 60" in out
+    ahead = await play(tmp_path, ["/about"], at=datetime(2022, 7, 1, 12, 0, tzinfo=UTC))
+    assert "Note: HAET 2022 is on Saturday 23 July 2022" in ahead
+    assert "on this clock it starts in 22 days" in ahead
+    assert "--simulate-start 2022-07-23T08:40-04:00 --speed 60" in ahead
     rehearsing = await play(tmp_path, ["/about"])
     assert "--simulate-start" not in rehearsing
 

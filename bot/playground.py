@@ -117,7 +117,7 @@ class WarningNotices(logging.Handler):
 
     def __init__(self, say: Callable[[str], None], log_path: Path) -> None:
         super().__init__(logging.WARNING)
-        self._say = say
+        self.say = say
         self._log_path = log_path
         self._last: dict[tuple[str, Any], float] = {}
 
@@ -130,7 +130,7 @@ class WarningNotices(logging.Handler):
             self._last[key] = now
             lines = record.getMessage().strip().splitlines() or [""]
             text = lines[0] if len(lines[0]) <= 160 else lines[0][:159] + "…"
-            self._say(
+            self.say(
                 f"! {record.levelname.lower()} from {record.name}: {text} (full log: {self._log_path})"
             )
         except Exception:
@@ -346,6 +346,8 @@ class Playground:
         # Bot posts shown as they arrived (channel posts, DMs), newest last: buttons and menus
         # on them can be used too.
         self.posts: list[int] = []
+        # True while the prompt waits for a line: output arriving then redraws the prompt.
+        self.waiting = False
 
     # -- people and zones -----------------------------------------------------------------------
 
@@ -408,6 +410,15 @@ class Playground:
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
+
+    def interject(self, text: str) -> None:
+        """Output nobody typed a line for (a post, a DM, a warning): the prompt is shown again."""
+        if self.waiting and self.out.isatty():
+            self.say("")
+            self.say(text)
+            print(self.prompt(), end="", file=self.out, flush=True)
+        else:
+            self.say(text)
 
     def _on_clock(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
         """A message whose "sent at" reads the bot's clock (a rehearsal's), not the wall clock."""
@@ -477,8 +488,7 @@ class Playground:
             where = f"#{getattr(channel, 'name', '?')}"
         self.posts.append(int(data["id"]))
         del self.posts[:-50]
-        self.say(f"\n--- new message in {where} ---")
-        self.say(self.render(data, zone=zone))
+        self.interject(f"\n--- new message in {where} ---\n{self.render(data, zone=zone)}")
 
     def command_names(self) -> list[str]:
         out: list[str] = []
@@ -792,6 +802,9 @@ async def playground_main(
             )
             pg = Playground(local, out, zone, clock)
             sim.state.listeners.append(pg.on_event)
+            notices = {h: h.say for h in root.handlers if isinstance(h, WarningNotices)}
+            for handler in notices:
+                handler.say = pg.interject
             pg.say(
                 f"workshop-bot playground: a local Discord server '{sim.state.guild.name}' with "
                 f"the bot and you (an organizer). Type help, or /about."
@@ -805,12 +818,18 @@ async def playground_main(
                 pg.say(hint)
             queue: asyncio.Queue[str | None] = asyncio.Queue()
             _read_lines(queue, stdin)
-            while True:
-                if out.isatty():
-                    print(pg.prompt(), end="", file=out, flush=True)
-                line = await queue.get()
-                if line is None or not await pg.handle(line):
-                    break
+            try:
+                while True:
+                    if out.isatty():
+                        print(pg.prompt(), end="", file=out, flush=True)
+                    pg.waiting = True
+                    line = await queue.get()
+                    pg.waiting = False
+                    if line is None or not await pg.handle(line):
+                        break
+            finally:
+                for handler, before in notices.items():
+                    handler.say = before
             pg.say("bye")
     return 0
 

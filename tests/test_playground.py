@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import os
@@ -140,6 +141,7 @@ async def play(
     *,
     at: datetime = REHEARSAL_MOMENT,
     out: io.StringIO | None = None,
+    clock: ManualClock | None = None,
 ) -> str:
     out = out or io.StringIO()
     settings = Settings(
@@ -151,7 +153,7 @@ async def play(
         settings,
         cast(TextIO, Typing(steps)),
         out,
-        clock=ManualClock(at),
+        clock=clock or ManualClock(at),
         log_path=tmp_path / "pg.log",
     )
     assert code == 0
@@ -201,6 +203,45 @@ async def test_an_organizer_fills_in_the_announcement_form(tmp_path: Path) -> No
     assert "📣 Posting announcement #1 in #general now." in text
     post = text.split("--- new message in #general ---", 1)[1]
     assert "Coffee is served in the lobby.\nTea too." in post
+
+
+async def test_a_reminder_dm_reads_in_its_readers_zone_at_the_rehearsal_moment(
+    tmp_path: Path,
+) -> None:
+    out = io.StringIO()
+    clock = ManualClock(REHEARSAL_MOMENT)
+    loop = asyncio.get_running_loop()
+    marker = "--- new message in DM to aiko ---"
+    before: list[int] = []
+
+    def ten_to_nine() -> None:  # the workshop clock moves on while aiko waits
+        before.append(out.getvalue().count(marker))
+        loop.call_soon_threadsafe(clock.set, datetime(2022, 7, 23, 8, 50, tzinfo=EDT))
+
+    def reminded() -> None:
+        deadline = time.monotonic() + 20
+        while out.getvalue().count(marker) <= before[0] and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    await play(
+        tmp_path,
+        [
+            "as aiko",
+            "tz Asia/Tokyo",
+            "/remind talk title:keynote-melika-payvand",
+            "as you",  # whoever acts at the prompt, a DM reads in its reader's zone
+            ten_to_nine,
+            reminded,
+        ],
+        out=out,
+        clock=clock,
+    )
+    text = out.getvalue()
+    assert text.count(marker) > before[0], text
+    dm = text.split(marker)[-1]
+    # The 09:00 EDT keynote, read in Tokyo at 08:50 EDT: 22:00, in 10 minutes.
+    assert "Brain-inspired hardware" in dm
+    assert "22:00" in dm and "in 10 minutes" in dm, dm
 
 
 async def test_picking_from_a_select_menu_opens_the_talk_card(tmp_path: Path) -> None:

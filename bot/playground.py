@@ -119,11 +119,11 @@ class WarningNotices(logging.Handler):
         super().__init__(logging.WARNING)
         self.say = say
         self._log_path = log_path
-        self._last: dict[tuple[str, Any], float] = {}
+        self._last: dict[tuple[str, str], float] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            key = (record.name, record.msg)
+            key = (record.name, str(record.msg))
             now = time.monotonic()
             if now - self._last.get(key, -NOTICE_FOLD_SECONDS) < NOTICE_FOLD_SECONDS:
                 return
@@ -309,9 +309,15 @@ def rehearsal_hint(local: LocalDiscord, clock: Clock) -> str | None:
     assert local.services is not None
     workshop = local.services.program.snapshot.workshop
     zone = workshop.zone
-    begin = first.astimezone(zone)
-    day = f"{begin.strftime('%A')} {begin.day} {begin.strftime('%B %Y')}"
-    hours = f"{begin:%H:%M}–{last.astimezone(zone):%H:%M %Z}"
+    begin, end = first.astimezone(zone), last.astimezone(zone)
+
+    def day(moment: datetime) -> str:
+        return f"{moment.strftime('%A')} {moment.day} {moment.strftime('%B %Y')}"
+
+    if begin.date() == end.date():
+        when = f"on {day(begin)}, {begin:%H:%M}–{end:%H:%M %Z}"
+    else:
+        when = f"from {day(begin)} {begin:%H:%M} to {day(end)} {end:%H:%M %Z}"
     ago = format_timestamp(int((last if now > last else first).timestamp()), "R", now=now)
     state = f"ended {ago}" if now > last else f"starts {ago}"
     start = (first - REHEARSAL_LEAD).astimezone(zone).isoformat(timespec="minutes")
@@ -319,10 +325,9 @@ def rehearsal_hint(local: LocalDiscord, clock: Clock) -> str | None:
     if Path.cwd() == PROJECT_ROOT and (PROJECT_ROOT / ".venv" / "bin" / "workshop-bot").exists():
         command = ".venv/bin/" + command
     return (
-        f"Note: {workshop.acronym} {'was' if now > last else 'is'} on {day}, {hours}; on this "
-        f"clock it {state}, so the bot "
-        f"answers as it would then. To rehearse the day at 60× speed (an hour a minute), "
-        f"leave and run:\n  {command}"
+        f"Note: {workshop.acronym} {'was' if now > last else 'is'} {when}; on this clock it "
+        f"{state}, so the bot answers as it would then. To rehearse the day at 60× speed "
+        f"(an hour a minute), leave and run:\n  {command}"
     )
 
 

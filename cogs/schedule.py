@@ -99,7 +99,9 @@ class Schedule(commands.Cog):
         await self.cards.send_pages(interaction, pages)
 
     @group.command(name="day", description="One day of the program, session by session")
-    @app_commands.describe(date="Which day (default: today, or the next day with entries)")
+    @app_commands.describe(
+        date="Which day (default: the venue's current day, or the next with entries)"
+    )
     async def day(self, interaction: discord.Interaction, date: str | None = None) -> None:
         workshop = self.cards.snapshot().workshop
         days = self.schedule.days()
@@ -138,7 +140,7 @@ class Schedule(commands.Cog):
         for day in self.schedule.days():
             label = f"{_long_day(day.date)} (venue time) · {_entries(day.entries)}"
             if day.date == today:
-                label += " · today"
+                label += " · today at the venue"
             if not wanted or any(wanted in normalize(alias) for alias in (label, *_aliases(day))):
                 choices.append(
                     app_commands.Choice(name=choice_name(label), value=day.date.isoformat())

@@ -15,6 +15,7 @@ from discord.ext import commands
 from bot.clock import Clock
 from bot.delivery import CANNOT_DM, DiscordOutbox
 from bot.errors import UserFacingError
+from bot.services.kinds import did_you_mean, matching_kinds, resolve_kind
 from bot.services.program import ProgramService, Talk
 from bot.services.reminders import DEFAULT_LEAD, MAX_LEAD, Reminder, ReminderService, Standing
 from bot.services.schedule import ScheduleService
@@ -333,10 +334,14 @@ class Reminders(commands.Cog):
     async def remind_kind(
         self, interaction: discord.Interaction, kind: str, minutes_before: Lead = DEFAULT_LEAD
     ) -> None:
-        if kind not in {k for k, _label, _n in self.schedule.kinds()}:
+        kinds = [k for k, _label, _n in self.schedule.kinds()]
+        resolved = resolve_kind(kind, kinds)
+        if resolved is None:
             raise UserFacingError(
-                f"The program has no entries of kind {quoted(kind, 40)}: pick one from the list."
+                f"The program has no entries of kind {quoted(kind, 40)}."
+                f"{did_you_mean(kind, kinds)} Pick one from the list."
             )
+        kind = resolved
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.reminders.subscribe_kind(
             interaction.user.id, kind, minutes_before, guild_id=interaction.guild_id
@@ -369,11 +374,12 @@ class Reminders(commands.Cog):
     async def _kinds(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        wanted = current.casefold()
+        kinds = {kind: (label, count) for kind, label, count in self.schedule.kinds()}
         return [
-            app_commands.Choice(name=trim(f"{label} ({count})", CHOICE_NAME_MAX), value=kind)
-            for kind, label, count in self.schedule.kinds()
-            if wanted in label.casefold() or wanted in kind
+            app_commands.Choice(
+                name=trim(f"{kinds[kind][0]} ({kinds[kind][1]})", CHOICE_NAME_MAX), value=kind
+            )
+            for kind in matching_kinds(current, kinds)
         ][:25]
 
     @remind.command(name="list", description="Your reminders and when each is due")
@@ -385,7 +391,8 @@ class Reminders(commands.Cog):
             )
             return
         lines = [
-            f"🔁 **{every(kind).capitalize()}**: a DM {minutes} min before each one starts."
+            f"🔁 **{every(kind).capitalize()}**: a DM "
+            + (f"{minutes} min before each one starts." if minutes else "as each one starts.")
             for kind, minutes in kinds
         ]
         lines += [trim(self._list_line(r), 500) for r in reminders]

@@ -422,6 +422,30 @@ class Setup(commands.Cog):
             ephemeral=True,
         )
 
+    @events_kinds.autocomplete("kinds")
+    async def _event_kind_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """The list typed so far, completed by each kind its last item may start."""
+        if not self.program.loaded or not await allows_organizer(interaction, self.guild_config):
+            return []
+        known = [k for k, _l, _n in self.schedule.kinds()]
+        *done, last = current.split(",")
+        head = [part.strip() for part in done if part.strip()]
+        taken = {resolve_kind(part, known) for part in head}
+        options = [
+            ", ".join([*head, kind_label(kind)])
+            for kind in matching_kinds(last, known)
+            if kind not in taken
+        ]
+        if not head and DEFAULT.startswith(last.strip().casefold()):
+            options.append(DEFAULT)
+        return [
+            app_commands.Choice(name=option, value=option)
+            for option in options
+            if len(option) <= CHOICE_NAME_MAX
+        ][:25]
+
 
 async def setup(bot: WorkshopBot) -> None:
     s = bot.services

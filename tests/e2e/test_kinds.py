@@ -71,6 +71,12 @@ async def test_setup_reads_kinds_as_people_write_them(local: LocalDiscord) -> No
     choices = await olga.autocomplete("setup channel", focused="kind", kind="poster sessions")
     assert choices == [{"name": "Poster session", "value": "poster_session"}]
     assert [c["value"] for c in await olga.autocomplete("setup channel", kind="def")] == ["default"]
+    # The list typed so far, completed with the kinds its last item may start.
+    choices = await olga.autocomplete("setup events kinds", kinds="keynote, pos")
+    assert [c["value"] for c in choices] == ["keynote, Poster session", "keynote, Poster"]
+    choices = await olga.autocomplete("setup events kinds", kinds="Keynote, Poster session,")
+    assert "Keynote, Poster session, Panel" in [c["value"] for c in choices]
+    assert "Keynote, Poster session, Keynote" not in [c["value"] for c in choices]
 
 
 async def test_schedule_and_remind_read_kinds_as_people_write_them(local: LocalDiscord) -> None:

@@ -14,7 +14,7 @@ from bot.errors import UserFacingError
 from bot.services.calendar import agenda_ics, overlaps
 from bot.services.program import ProgramService
 from bot.services.reminders import ReminderService
-from bot.ui.format import discord_ts, venue_time
+from bot.ui.cards import times_text
 from bot.ui.text import EMBED_DESCRIPTION_MAX, trim
 
 if TYPE_CHECKING:
@@ -44,8 +44,8 @@ class Agenda(commands.Cog):
         clashes = overlaps(talks)
         lines = []
         for talk in talks:
-            when = f"{discord_ts(talk.start, 't')}–{discord_ts(talk.end, 't')}"
-            line = f"**{talk.title}**\n{when} ({venue_time(talk.start, workshop.zone)}) · {talk.kind_label}"
+            # Start and end, like every other listing, the reader's with its date.
+            line = f"**{talk.title}**\n{times_text(talk, workshop.zone)} · {talk.kind_label}"
             others = clashes.get(talk.id)
             if others:
                 names = ", ".join(f"“{trim(o.title, 60)}”" for o in others)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -198,14 +198,14 @@ class Announce(commands.Cog):
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _zone_and_day(self) -> tuple[ZoneInfo, date]:
+    def _zone(self) -> ZoneInfo:
+        """The venue's zone, in which typed times are read (UTC without a program)."""
         if self.program.loaded:
-            workshop = self.program.snapshot.workshop
-            return workshop.zone, workshop.day
-        return ZoneInfo("UTC"), self.clock.now().date()
+            return self.program.snapshot.workshop.zone
+        return ZoneInfo("UTC")
 
     def _when(self, moment: datetime) -> str:
-        zone, _day = self._zone_and_day()
+        zone = self._zone()
         return (
             f"{discord_ts(moment, 'F')} ({discord_ts(moment, 'R')}; "
             f"{venue_time(moment, zone, with_date=True)} venue time)"
@@ -297,7 +297,7 @@ class Announce(commands.Cog):
 
     @announce.command(name="at", description="Post an announcement at a given time")
     @app_commands.describe(
-        when="e.g. 14:30, 9am, tomorrow 9am, in 20 minutes, 2022-07-23T14:30 (venue time)",
+        when="Venue time: 14:30 (the next 14:30), tomorrow 9am, in 20 minutes, 2022-07-23T14:30",
         channel="Where (default: the announcement channel, else here)",
         role="A role to ping (nobody else is pinged, whatever the text says)",
     )
@@ -308,9 +308,8 @@ class Announce(commands.Cog):
         channel: discord.TextChannel | None = None,
         role: discord.Role | None = None,
     ) -> None:
-        zone, day = self._zone_and_day()
         # Parsed before the text is typed: a mistyped time costs no rewriting.
-        due_at = parse_when(when, now=self.clock.now(), zone=zone, workshop_day=day)
+        due_at = parse_when(when, now=self.clock.now(), zone=self._zone())
         target = await self._target(interaction, channel)
         self._check_role(interaction, role)
         role_id = role.id if role else None
@@ -357,10 +356,11 @@ class Announce(commands.Cog):
     # -- /announce list / cancel -----------------------------------------------------------------
 
     def _line(self, item: CustomAnnouncement) -> str:
-        zone, _day = self._zone_and_day()
+        zone = self._zone()
         first = trim(" ".join(item.text.split()), 60)
+        venue = venue_time(item.due_at, zone, with_date=True)
         return (
-            f"**#{item.id}** · {discord_ts(item.due_at, 'f')} ({venue_time(item.due_at, zone)}, "
+            f"**#{item.id}** · {discord_ts(item.due_at, 'f')} ({venue}, "
             f"{discord_ts(item.due_at, 'R')}) · {self._where(item.channel_id, item.role_id)} · "
             f"“{first}”"
         )
@@ -392,7 +392,7 @@ class Announce(commands.Cog):
         await acknowledge(interaction)
         item = await self.custom.cancel(interaction.guild_id, announcement)
         await interaction.followup.send(
-            f"Cancelled announcement #{item.id} (it was due {discord_ts(item.due_at, 'R')}).",
+            f"Cancelled announcement #{item.id}: it was due {self._when(item.due_at)}.",
             ephemeral=True,
         )
 
@@ -406,11 +406,13 @@ class Announce(commands.Cog):
             interaction, self.guild_config
         ):
             return []
-        zone, _day = self._zone_and_day()
+        zone = self._zone()
         wanted = current.strip().lstrip("#").casefold()
         choices = []
         for item in await self.custom.pending(interaction.guild_id):
-            name = f"#{item.id} · {venue_time(item.due_at, zone)} · {' '.join(item.text.split())}"
+            # A choice shows no Discord timestamps: venue time, with its date.
+            due = venue_time(item.due_at, zone, with_date=True)
+            name = f"#{item.id} · {due} · {' '.join(item.text.split())}"
             if wanted in name.casefold():
                 choices.append(app_commands.Choice(name=trim(name, CHOICE_NAME_MAX), value=item.id))
         return choices[:25]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -13,12 +14,27 @@ from discord.ext import commands
 from bot import __version__
 from bot.clock import Clock
 from bot.services.program import ProgramService
+from bot.ui.cards import lines_within
 from bot.ui.format import human_duration, venue_time
+from bot.ui.text import FIELD_VALUE_MAX, trim
 
 if TYPE_CHECKING:
     from bot.client import WorkshopBot
 
-REPO_URL = "https://github.com/workshop-bot/workshop-bot"
+
+def project_links() -> list[tuple[str, str]]:
+    """The project's own links as its package metadata declares them (``[project.urls]`` in
+    pyproject.toml), e.g. ``("Source", "https://…")``: none are made up."""
+    try:
+        declared = importlib.metadata.metadata("workshop-bot").get_all("Project-URL") or []
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    links = []
+    for entry in declared:
+        label, _, url = entry.partition(",")
+        if url.strip().startswith("https://"):
+            links.append((label.strip(), url.strip()))
+    return links
 
 
 class Meta(commands.Cog):
@@ -48,9 +64,14 @@ class Meta(commands.Cog):
             where = f"{ws.venue}, " if ws.venue else ""
             embed.add_field(
                 name="When and where",
-                value=f"{where}{ws.day.strftime('%A %d %B %Y')} ({ws.zone.key})",
+                value=f"{where}{ws.day.strftime('%A %d %B %Y')}, venue time ({ws.zone.key})",
                 inline=False,
             )
+            if ws.links:
+                links = [f"[{trim(title, 80)}]({url})" for title, url in ws.links]
+                embed.add_field(
+                    name="Links", value=lines_within(links, FIELD_VALUE_MAX), inline=False
+                )
             clock_text = venue_time(now, ws.zone, with_date=True)
         else:
             embed.add_field(name="Workshop", value="No program is loaded yet.", inline=False)
@@ -60,7 +81,14 @@ class Meta(commands.Cog):
         embed.add_field(name="Workshop clock", value=clock_text, inline=True)
         uptime = timedelta(seconds=time.monotonic() - self.started)
         embed.add_field(name="Uptime", value=human_duration(uptime), inline=True)
-        embed.set_footer(text=f"Source: {REPO_URL}")
+        # Only links that exist: the program's (above) and the ones the package declares.
+        own = project_links()
+        if own:
+            embed.add_field(
+                name="About the bot",
+                value=lines_within([f"[{trim(t, 80)}]({u})" for t, u in own], FIELD_VALUE_MAX),
+                inline=False,
+            )
         return embed
 
 

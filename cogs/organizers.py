@@ -10,8 +10,11 @@ from discord.ext import commands
 
 from bot.errors import ProgramError, UserFacingError
 from bot.permissions import organizer_interaction_check
+from bot.program.model import kind_label
 from bot.reloading import ProgramReloader
 from bot.services.guild_config import GuildConfigService
+from bot.services.kinds import KindCheck, KindDrift, kinds_of
+from bot.services.program import ProgramService
 from bot.settings import Settings
 from bot.ui.text import trim
 
@@ -28,11 +31,18 @@ class Organizers(commands.Cog):
     )
 
     def __init__(
-        self, reloader: ProgramReloader, settings: Settings, guild_config: GuildConfigService
+        self,
+        reloader: ProgramReloader,
+        settings: Settings,
+        guild_config: GuildConfigService,
+        program: ProgramService,
+        kind_check: KindCheck,
     ) -> None:
         self.reloader = reloader
         self.settings = settings
         self.guild_config = guild_config
+        self.program_service = program
+        self.kind_check = kind_check
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await organizer_interaction_check(interaction, self.guild_config)
@@ -40,6 +50,7 @@ class Organizers(commands.Cog):
     @program.command(name="reload", description="Load the program file again and apply changes")
     async def reload(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
+        before = self._kinds()
         try:
             report = await self.reloader.reload(self.settings.program_file)
         except ProgramError as exc:
@@ -50,10 +61,47 @@ class Organizers(commands.Cog):
         if report.moved or report.cancelled:
             lines.append("Subscribers of moved or cancelled entries are being told by DM.")
         lines.append("Discord events follow the change after `/setup events sync`.")
-        await interaction.followup.send("\n".join(lines), ephemeral=True)
+        drift = await self.kind_check.after_reload(before, self._kinds(), interaction.guild_id)
+        lines.extend(kind_warnings(drift))
+        await interaction.followup.send(trim("\n".join(lines), 2000), ephemeral=True)
+
+    def _kinds(self) -> dict[str, int]:
+        """The loaded program's kinds and their entries (none before a program is loaded)."""
+        if not self.program_service.loaded:
+            return {}
+        return kinds_of([talk.kind for talk in self.program_service.snapshot.talks])
+
+
+def kind_warnings(drift: KindDrift) -> list[str]:
+    """What a reload did to kinds, for the organizer who reloaded: a typo and what it cost."""
+    lines = []
+    for new in drift.lookalikes:
+        entries = f"{new.entries} entr{'y' if new.entries == 1 else 'ies'}"
+        lines.append(
+            f"⚠️ New kind `{new.kind}` ({entries}) looks like a misspelling of "
+            f"{kind_label(new.like)} (`{new.like}`), which the program had: its entries get no "
+            f"reminder, announcement channel or Discord event set up for {kind_label(new.like)}. "
+            "If it is a typo, fix the file and reload."
+        )
+    for kind, people in drift.subscriptions:
+        who = "1 person's reminder" if people == 1 else f"{people} people's reminders"
+        lines.append(f"⚠️ {who} of every {kind_label(kind).lower()} (`{kind}`) now match no entry.")
+    for kind, channel_id in drift.channels:
+        lines.append(
+            f"⚠️ The announcement channel for {kind_label(kind)} (`{kind}`), <#{channel_id}>, "
+            "now matches no entry (`/setup channel`)."
+        )
+    if drift.event_kinds:
+        kinds = ", ".join(f"{kind_label(k)} (`{k}`)" for k in drift.event_kinds)
+        lines.append(
+            f"⚠️ Discord events are made for {kinds}, which no entry has now "
+            "(`/setup events kinds`)."
+        )
+    return lines
 
 
 async def setup(bot: WorkshopBot) -> None:
     s = bot.services
     assert s.reloader is not None
-    await bot.add_cog(Organizers(s.reloader, s.settings, s.guild_config))
+    kind_check = KindCheck(s.sessions, s.guild_config)
+    await bot.add_cog(Organizers(s.reloader, s.settings, s.guild_config, s.program, kind_check))

@@ -17,6 +17,7 @@ from bot.clock import Clock
 from bot.errors import UserFacingError
 from bot.program.model import slugify
 from bot.services.calendar import program_ics
+from bot.services.kinds import did_you_mean, matching_kinds, resolve_kind
 from bot.services.program import ProgramService, Talk
 from bot.services.schedule import ProgramDay, ScheduleService
 from bot.services.search import SearchService, normalize
@@ -41,12 +42,6 @@ if TYPE_CHECKING:
     from bot.client import WorkshopBot
 
 Choices = list[app_commands.Choice[str]]
-
-
-def _plain(text: str) -> str:
-    """A kind typed by hand, comparable: "Keynotes", "poster-session" -> "keynote", "poster session"."""
-    words = normalize(text.replace("_", " ")).split()
-    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words)
 
 
 class Schedule(commands.Cog):
@@ -99,7 +94,9 @@ class Schedule(commands.Cog):
         await self.cards.send_pages(interaction, pages)
 
     @group.command(name="day", description="One day of the program, session by session")
-    @app_commands.describe(date="Which day (default: today, or the next day with entries)")
+    @app_commands.describe(
+        date="Which day (default: the venue's current day, or the next with entries)"
+    )
     async def day(self, interaction: discord.Interaction, date: str | None = None) -> None:
         workshop = self.cards.snapshot().workshop
         days = self.schedule.days()
@@ -138,7 +135,7 @@ class Schedule(commands.Cog):
         for day in self.schedule.days():
             label = f"{_long_day(day.date)} (venue time) · {_entries(day.entries)}"
             if day.date == today:
-                label += " · today"
+                label += " · today at the venue"
             if not wanted or any(wanted in normalize(alias) for alias in (label, *_aliases(day))):
                 choices.append(
                     app_commands.Choice(name=choice_name(label), value=day.date.isoformat())
@@ -193,9 +190,10 @@ class Schedule(commands.Cog):
     async def _complete_talk(self, _interaction: discord.Interaction, current: str) -> Choices:
         if not self.program.loaded:
             return []
+        # By title, any word of it or a speaker's name, who is then named before the title.
         return [
-            app_commands.Choice(name=choice_name(title), value=talk_id)
-            for talk_id, title in self.search.complete_title(current)
+            app_commands.Choice(name=choice_name(choice.label), value=choice.talk.id)
+            for choice in self.search.complete_entry(current)
         ]
 
     def _resolve_talk(self, text: str) -> Talk:
@@ -227,21 +225,23 @@ class Schedule(commands.Cog):
         # Kinds come from the loaded program, so they are offered here, not as static choices.
         if not self.program.loaded:
             return []
-        wanted = _plain(current)
+        kinds = {slug: (label, count) for slug, label, count in self.schedule.kinds()}
         return [
-            app_commands.Choice(name=choice_name(f"{label} ({count})"), value=slug)
-            for slug, label, count in self.schedule.kinds()
-            if wanted in _plain(label) or wanted in _plain(slug)
+            app_commands.Choice(
+                name=choice_name(f"{kinds[slug][0]} ({kinds[slug][1]})"), value=slug
+            )
+            for slug in matching_kinds(current, kinds)
         ][:CHOICES_MAX]
 
     def _resolve_kind(self, text: str) -> tuple[str, str]:
         kinds = self.schedule.kinds()
-        wanted = _plain(text)
-        for slug, label, _ in kinds:
-            if text == slug or wanted in (_plain(slug), _plain(label)):
-                return slug, label
+        slug = resolve_kind(text, [slug for slug, _, _ in kinds])
+        for known_slug, label, _ in kinds:
+            if known_slug == slug:
+                return known_slug, label
         known = ", ".join(label for _, label, _ in kinds)
-        raise UserFacingError(f"The program has no kind {quoted(text, 40)}. It has: {known}.")
+        near = did_you_mean(text, [slug for slug, _, _ in kinds])
+        raise UserFacingError(f"The program has no kind {quoted(text, 40)}.{near} It has: {known}.")
 
     @group.command(name="session", description="A poster session's posters")
     @app_commands.describe(session="Start typing the session's title")

@@ -11,9 +11,18 @@ from discord.ext import commands
 from bot.errors import UserFacingError
 from bot.services.program import ProgramService
 from bot.services.schedule import ScheduleService
-from bot.services.search import SearchService
-from bot.ui.cards import ListingPage, choice_name, listing_pages, quoted, search_block
-from bot.ui.views import CardExtras, LazyPages, TalkCards
+from bot.services.search import PersonMatch, SearchService
+from bot.ui.cards import (
+    ListingPage,
+    choice_name,
+    lines_within,
+    listing_pages,
+    md,
+    quoted,
+    search_block,
+)
+from bot.ui.text import EMBED_DESCRIPTION_MAX, EMBED_TITLE_MAX, SELECT_OPTIONS_MAX, trim
+from bot.ui.views import AnsweringView, AuthorPicker, CardExtras, LazyPages, TalkCards
 
 if TYPE_CHECKING:
     from bot.client import WorkshopBot
@@ -22,6 +31,10 @@ if TYPE_CHECKING:
 SEARCH_RESULTS = 50
 #: Nine blocks of at most BLOCK_MAX characters and the intro always fit one embed.
 HITS_PER_PAGE = 9
+#: Everyone an ambiguous /author name may mean fits one select menu.
+PEOPLE_MEANT_MAX = SELECT_OPTIONS_MAX
+#: A title in the list of the people a name may mean (25 lines fit one embed).
+TITLE_MAX = 90
 
 
 class Search(commands.Cog):
@@ -39,7 +52,48 @@ class Search(commands.Cog):
     @app_commands.command(name="author", description="Everything a speaker or author presents")
     @app_commands.describe(name="Start typing a name")
     async def author(self, interaction: discord.Interaction, name: str) -> None:
+        self.cards.snapshot()  # says so when no program is loaded
+        meant = self.search.people_meant(name, PEOPLE_MEANT_MAX + 1)
+        if len(meant) > 1:
+            await self._send_people(interaction, name, meant)
+            return
+        if meant and getattr(self.search.person(name), "name", None) != meant[0].name:
+            # Found only through another spelling of a name ("Mathieu Arzel" is Matthieu's).
+            name = meant[0].name
         await self.cards.send_author(interaction, name)
+
+    async def _send_people(
+        self, interaction: discord.Interaction, name: str, meant: list[PersonMatch]
+    ) -> None:
+        """Everyone ``name`` may mean, and a menu to pick one: never one of them silently."""
+        shown = meant[:PEOPLE_MEANT_MAX]
+        workshop = self.cards.snapshot().workshop
+        by_id = self.cards.snapshot().by_id
+        lines = []
+        for person in shown:
+            what = []
+            if person.is_organizer:
+                where = f" ({md(trim(person.affiliation, 100))})" if person.affiliation else ""
+                what.append(f"organizes {md(workshop.acronym)}{where}")
+            talks = [by_id[i] for i in person.entry_ids if i in by_id]
+            if len(talks) == 1:
+                what.append(f"*{md(trim(talks[0].title, TITLE_MAX))}*")
+            elif talks:
+                what.append(f"{len(talks)} entries, first *{md(trim(talks[0].title, TITLE_MAX))}*")
+            lines.append(" · ".join([f"**{md(trim(person.name, 100))}**", *what]))
+        count = f"{len(shown)}+" if len(meant) > len(shown) else str(len(shown))
+        embed = discord.Embed(
+            title=trim(f"{count} people match {quoted(name, 100)}", EMBED_TITLE_MAX),
+            description=lines_within(lines, EMBED_DESCRIPTION_MAX),
+            colour=discord.Colour.blurple(),
+        )
+        hint = "Type more of the name to narrow it down, or pick" if count.endswith("+") else "Pick"
+        embed.set_footer(text=trim(f"{hint} one to see what they present.", 200))
+        view = AnsweringView(timeout=900)
+        picker = AuthorPicker([p.name for p in shown], self.cards.send_author)
+        picker.placeholder = "Pick a person"
+        view.add_item(picker)
+        await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
 
     @author.autocomplete("name")
     async def _complete_author(

@@ -23,6 +23,14 @@ from bot.program.model import KIND_PATTERN, kind_label
 from bot.services.announcements import NEVER_ANNOUNCED
 from bot.services.events import EventGone, EventSpec, EventSync, ListedEvent
 from bot.services.guild_config import MAX_LEAD, GuildConfigService, ServerConfig
+from bot.services.kinds import (
+    closest_kind,
+    did_you_mean,
+    labels,
+    matching_kinds,
+    resolve_kind,
+    split_kinds,
+)
 from bot.services.program import ProgramService
 from bot.services.schedule import ScheduleService
 from bot.timing import DeliveryEngine
@@ -145,15 +153,26 @@ class Setup(commands.Cog):
 
     def _check_kind(self, kind: str) -> str | None:
         """None for the default channel, else the kind (refused when the program has none)."""
-        kind = kind.strip().lower()
-        if kind == DEFAULT:
+        if kind.strip().lower() == DEFAULT:
             return None
-        known = [k for k, _ in self._kinds()]
-        if kind in known or (not known and KIND_PATTERN.match(kind)):
-            return kind
+        if not self.program.loaded:
+            typed = kind.strip().lower()
+            if KIND_PATTERN.match(typed):
+                return typed
+            raise UserFacingError(f"“{trim(kind, 40)}” is not a kind (e.g. keynote, panel).")
+        every = [k for k, _label, _n in self.schedule.kinds()]
+        found = resolve_kind(kind, every)
+        if found in NEVER_ANNOUNCED:
+            raise UserFacingError(
+                f"{kind_label(found)} entries are never announced on their own: each is listed "
+                "in its session's post."
+            )
+        if found is not None:
+            return found
+        known = [k for k in every if k not in NEVER_ANNOUNCED]
         raise UserFacingError(
-            f"The program has no entries of kind “{trim(kind, 40)}”. "
-            f"Pick one of: {', '.join([DEFAULT, *known])}."
+            f"The program has no entries of kind “{trim(kind, 40)}”.{did_you_mean(kind, known)} "
+            f"Pick one of: {', '.join([DEFAULT, *map(kind_label, known)])}."
         )
 
     def _replan(self) -> None:
@@ -204,15 +223,16 @@ class Setup(commands.Cog):
         # A cog's interaction_check does not cover autocomplete: check here too.
         if not await allows_organizer(interaction, self.guild_config):
             return []
-        wanted = current.casefold()
-        options = [(DEFAULT, "default (every other kind)"), *self._kinds()]
+        kinds = dict(self._kinds())
+        options = [(kind, kinds[kind]) for kind in matching_kinds(current, kinds)]
+        if DEFAULT.startswith(current.strip().casefold()):
+            options.insert(0, (DEFAULT, "default (every other kind)"))
         return [
             app_commands.Choice(name=trim(label, CHOICE_NAME_MAX), value=kind)
             for kind, label in options
-            if wanted in kind or wanted in label.casefold()
         ][:25]
 
-    @config.command(name="board", description="The channel for the reminders board")
+    @config.command(name="board", description="The channel for the live Now / Next board")
     @app_commands.describe(channel="The channel (leave out to have no board)")
     async def board(
         self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
@@ -370,19 +390,28 @@ class Setup(commands.Cog):
     @app_commands.describe(kinds="Kinds separated by commas (e.g. keynote, panel), or 'default'")
     async def events_kinds(self, interaction: discord.Interaction, kinds: str) -> None:
         assert interaction.guild is not None
-        words = [w.strip().lower() for w in kinds.replace(" ", ",").split(",") if w.strip()]
+        words = split_kinds(kinds)
         if not words:
             raise UserFacingError("Name at least one kind, or 'default'.")
         chosen: list[str] | None = None
-        if words != [DEFAULT]:
-            known = {k for k, _l, _n in self.schedule.kinds()} if self.program.loaded else set()
-            unknown = [w for w in words if w not in known]
+        if [w.lower() for w in words] != [DEFAULT]:
+            known = [k for k, _l, _n in self.schedule.kinds()] if self.program.loaded else []
+            found = {word: resolve_kind(word, known) for word in words}
+            unknown = []
+            for word, kind in found.items():
+                if kind is None:
+                    near = closest_kind(word, known)
+                    guess = f" (did you mean {kind_label(near)}?)" if near is not None else ""
+                    unknown.append(f"{trim(word, 40)}{guess}")
             if unknown:
                 raise UserFacingError(
-                    f"The program has no entries of kind {trim(', '.join(unknown), 100)}. "
-                    f"It has: {', '.join(sorted(known))}."
+                    trim(
+                        f"The program has no entries of kind {', '.join(unknown)}. "
+                        f"It has: {labels(known) or 'no entries'}.",
+                        1900,
+                    )
                 )
-            chosen = words
+            chosen = list(dict.fromkeys(kind for kind in found.values() if kind is not None))
         await acknowledge(interaction)
         config = await self.guild_config.set_event_kinds(
             interaction.guild.id, chosen, by=interaction.user.id
@@ -392,6 +421,30 @@ class Setup(commands.Cog):
             f"OK: Discord events will be made for {names}. Run `/setup events sync` to apply.",
             ephemeral=True,
         )
+
+    @events_kinds.autocomplete("kinds")
+    async def _event_kind_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """The list typed so far, completed by each kind its last item may start."""
+        if not self.program.loaded or not await allows_organizer(interaction, self.guild_config):
+            return []
+        known = [k for k, _l, _n in self.schedule.kinds()]
+        *done, last = current.split(",")
+        head = [part.strip() for part in done if part.strip()]
+        taken = {resolve_kind(part, known) for part in head}
+        options = [
+            ", ".join([*head, kind_label(kind)])
+            for kind in matching_kinds(last, known)
+            if kind not in taken
+        ]
+        if not head and DEFAULT.startswith(last.strip().casefold()):
+            options.append(DEFAULT)
+        return [
+            app_commands.Choice(name=option, value=option)
+            for option in options
+            if len(option) <= CHOICE_NAME_MAX
+        ][:25]
 
 
 async def setup(bot: WorkshopBot) -> None:

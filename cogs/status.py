@@ -93,8 +93,9 @@ class Status(commands.Cog):
             value=(
                 f"Next due: {next_due}\n"
                 f"Reminders: {counts.reminders_pending} pending · {counts.reminders_sent} sent"
-                f" · {counts.reminders_undeliverable} undeliverable (DMs closed)\n"
+                f" · {counts.reminders_undeliverable} not delivered (DMs closed)\n"
                 f"Messages: {counts.deliveries_sent} sent · {counts.deliveries_failed} failed"
+                f" · {counts.deliveries_dms_closed} to closed DMs"
                 f" · {counts.queued_waiting} queued\n"
                 f"Since start: {stats.sent} sent ({stats.late} late) · {stats.skipped} skipped"
                 f" · {stats.failed} failed · {stats.retried} retried"

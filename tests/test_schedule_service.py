@@ -68,21 +68,13 @@ def test_upcoming_poster_session_is_listed_without_its_posters() -> None:
     assert len(view.upcoming[0].items[0].children) == 12
 
 
-def test_before_the_workshop_starts_tomorrow() -> None:
+def test_before_the_workshop() -> None:
     view = service().now(edt(22, 12))
     assert view.phase is Phase.BEFORE
     assert view.starts_at == edt(23, 8, 45)
-    assert view.days_until_start == 1
-    assert view.start_day == "tomorrow"
     assert view.starts_in == timedelta(hours=20, minutes=45)
     assert view.running == ()
     assert view.upcoming[0].items[0].talk.id == "opening"
-
-
-def test_days_until_start_count_venue_calendar_days() -> None:
-    # 23:30 EDT on the 20th is already the 21st in UTC: the venue's calendar counts.
-    assert service().now(edt(20, 23, 30)).start_day == "in 3 days"
-    assert service().now(edt(23, 8)).start_day == "today"
 
 
 def test_after_the_workshop() -> None:
@@ -91,7 +83,6 @@ def test_after_the_workshop() -> None:
     assert view.ends_at == edt(23, 17, 30)
     assert view.running == ()
     assert view.upcoming == ()
-    assert view.start_day is None
 
 
 def test_last_entry_ends_exactly_at_the_end() -> None:

@@ -407,3 +407,38 @@ def test_ten_thousand_entries_smoke() -> None:
         ix.people(query)
         assert len(ix.complete_person(query)) <= 25
         assert len(ix.complete_title(query)) <= 25
+
+
+def test_people_meant_is_everyone_a_name_may_equally_mean() -> None:
+    def meant(name: str) -> list[str]:
+        return [p.name for p in index().people_meant(name)]
+
+    assert meant("Zhang") == ["Yichi Zhang", "Zheng Zhang", "Zhiru Zhang"]
+    assert meant("zhnag") == ["Yichi Zhang", "Zheng Zhang", "Zhiru Zhang"]  # one typo, alike
+    # Spellings of one name are meant alike from six letters; shorter ones are other names.
+    assert meant("Mathieu") == ["Mathieu Léonardon", "Matthieu Arzel"]
+    assert meant("matthieu") == ["Mathieu Léonardon", "Matthieu Arzel"]
+    assert meant("wang") == ["Yanzhi Wang"]
+    # A whole name, or a name nobody else comes as close to, is one person.
+    assert meant("Zhiru Zhang") == ["Zhiru Zhang"]
+    assert meant("Mathieu Arzel") == ["Matthieu Arzel"]
+    assert meant("leonardon") == ["Mathieu Léonardon"]
+    assert meant("payvnd") == ["Melika Payvand"]
+    assert meant("xqzvy") == []
+    assert len(index().people_meant("a", 5)) <= 5
+
+
+def test_complete_entry_names_the_speakers_it_matched() -> None:
+    [querlioz] = index().complete_entry("querlioz")
+    assert querlioz.talk.id == "keynote-damien-querlioz"
+    assert querlioz.label == "Damien Querlioz — Memory-Centric Machine Learning"
+    assert index().complete_entry("quérlioz")[0].talk.id == "keynote-damien-querlioz"
+    assert index().complete_entry("tang")[0].talk.id == "keynote-jian-tang"
+    bert = [c.talk.title for c in index().complete_entry("bert")]
+    assert bert[0] == "TrimBERT: Tailoring BERT for Trade-offs"
+    assert any(title.startswith("GroupBERT") for title in bert)
+    # A title match is labelled with the title alone.
+    assert [c.label for c in index().complete_entry("trim")] == [
+        "TrimBERT: Tailoring BERT for Trade-offs"
+    ]
+    assert index().complete_entry("querlioz", kinds={"poster"}) == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,12 +13,11 @@ from bot.errors import TimeParseError, UserFacingError
 from bot.services.timeparse import parse_when
 
 NY = ZoneInfo("America/New_York")
-DAY = date(2022, 7, 23)
 NOW = datetime(2022, 7, 23, 9, 5, tzinfo=NY).astimezone(UTC)
 
 
 def when(text: str, now: datetime = NOW) -> datetime:
-    return parse_when(text, now=now, zone=NY, workshop_day=DAY)
+    return parse_when(text, now=now, zone=NY)
 
 
 def ny(hhmm: str, day: int = 23) -> datetime:
@@ -63,9 +62,21 @@ def test_accepted_forms(text: str, expected: datetime) -> None:
     assert got.tzinfo is UTC
 
 
-def test_a_bare_time_is_on_the_workshop_day_in_venue_time() -> None:
-    three_days_before = ny("12:00", 20)
-    assert when("9am", now=three_days_before) == ny("09:00")
+def test_a_bare_time_is_its_next_occurrence_in_venue_time() -> None:
+    # Still to come today: today's; already past: tomorrow's, whatever day the workshop is.
+    evening = ny("20:00", 22)
+    assert when("20:30", now=evening) == ny("20:30", 22)
+    assert when("19:30", now=evening) == ny("19:30", 23)
+    assert when("9am", now=ny("12:00", 20)) == ny("09:00", 21)
+    assert when("20:30", now=ny("09:00", 24)) == ny("20:30", 24)
+    assert when("08:00") == ny("08:00", 24)
+    # The minute it is now is now, not tomorrow.
+    assert when("09:05") == NOW
+    # In a zone given with it: the next 18:30 UTC (at 20:00 EDT it is already the 23rd in UTC).
+    assert when("18:30 UTC", now=ny("20:00", 22)) == ny("14:30", 23)
+    # Across the end of summer time: the next 09:00 is in standard time.
+    autumn = datetime(2022, 11, 5, 10, 0, tzinfo=NY)
+    assert when("9:00", now=autumn) == datetime(2022, 11, 6, 9, 0, tzinfo=NY)
     # "tomorrow" is relative to now, in the venue's zone (already the 21st there at 01:00 UTC).
     late_evening = datetime(2022, 7, 20, 23, 0, tzinfo=NY)
     assert when("tomorrow 8am", now=late_evening) == ny("08:00", 21)
@@ -102,7 +113,9 @@ def test_an_unknown_zone_is_named() -> None:
         when("14:30 Mars/Olympus")
 
 
-@pytest.mark.parametrize("text", ["09:00", "2022-07-23T08:00", "2022-07-22T14:30", "8am"])
+@pytest.mark.parametrize(
+    "text", ["today 09:00", "2022-07-23T08:00", "2022-07-22T14:30", "8am today"]
+)
 def test_past_times_are_refused_in_venue_time(text: str) -> None:
     with pytest.raises(TimeParseError, match="is in the past"):
         when(text)
@@ -110,7 +123,7 @@ def test_past_times_are_refused_in_venue_time(text: str) -> None:
 
 def test_past_message_names_the_venue_time() -> None:
     with pytest.raises(TimeParseError) as caught:
-        when("09:00")
+        when("today 09:00")
     assert str(caught.value).startswith("Sat 23 Jul 2022 09:00 EDT is in the past")
 
 

@@ -15,10 +15,12 @@ from pydantic import ValidationError
 
 from bot.errors import ProgramError
 from bot.program.model import (
+    KNOWN_KINDS,
     Entry,
     Program,
     ProgramConsistencyError,
     control_character_problem,
+    kind_distance,
     venue_iso,
 )
 
@@ -152,6 +154,7 @@ def parse_program(
     program = program_from_data(data, source=source, root=root)
     if warnings is not None:
         warnings.extend(date_warnings(program, source=source, root=root))
+        warnings.extend(kind_warnings(program, source=source, root=root))
     return program
 
 
@@ -307,6 +310,60 @@ def date_warnings(
             ProgramWarning(
                 f"{count} on {day.isoformat()} (venue time), not on the workshop's date "
                 f"{dates}; if the workshop lasts several days, set workshop.end_date",
+                source=source,
+                line=_line_of(root, loc),
+                field=_dotted(loc),
+            )
+        )
+    return warnings
+
+
+_KINDS_COMPARED = 100
+
+
+def kind_warnings(
+    program: Program, *, source: str, root: yaml.Node | None = None
+) -> list[ProgramWarning]:
+    """One warning per kind that looks like a misspelling of another (``panle`` of ``panel``).
+
+    Such an entry silently leaves everything set up for the kind it was meant to have: the
+    reminders of everyone subscribed to every panel, the panels' announcement channel, their
+    Discord events. A kind the bot knows (``KNOWN_KINDS``) is taken as meant; any other is
+    compared with the known kinds and with the file's other kinds that have as many entries.
+    """
+    counts: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for index, entry in enumerate(program.entries):
+        counts[entry.kind] = counts.get(entry.kind, 0) + 1
+        first.setdefault(entry.kind, index)
+    # A misspelling is rare and what it misspells common: the most used kinds are compared
+    # with, so that a file of thousands of distinct kinds cannot take quadratic time.
+    common = sorted(counts, key=lambda k: -counts[k])[:_KINDS_COMPARED]
+    warnings = []
+    for kind, entries in counts.items():
+        if kind in KNOWN_KINDS:
+            continue
+        near = []
+        for other in {*common, *KNOWN_KINDS} - {kind}:
+            if other not in KNOWN_KINDS and counts[other] < entries:
+                continue
+            distance = kind_distance(kind, other)
+            if distance is not None:
+                near.append((distance, -counts.get(other, 0), other))
+        if not near:
+            continue
+        other = min(near)[2]
+        used = counts.get(other, 0)
+        known_by = ["a kind the bot knows"] if other in KNOWN_KINDS else []
+        if used:
+            known_by.append(f"{used} entr{'y' if used == 1 else 'ies'} in this file")
+        where = " and ".join(known_by)
+        loc = ("entries", first[kind], "kind")
+        warnings.append(
+            ProgramWarning(
+                f"kind '{kind}' ({entries} entr{'y' if entries == 1 else 'ies'}) looks like a "
+                f"misspelling of '{other}' ({where}): its entries are left out of every "
+                f"reminder, announcement channel and Discord event set up for '{other}'",
                 source=source,
                 line=_line_of(root, loc),
                 field=_dotted(loc),

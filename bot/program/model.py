@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -17,6 +18,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from rapidfuzz.distance import OSA
 
 #: Kinds the bot knows how to label and treat specially. Importers map onto these where they
 #: can; other slugs are allowed and shown with a generated label.
@@ -65,6 +67,41 @@ _CONTROL_NAMES = {"\x00": "NUL", "\x1b": "ESC", "\x7f": "DEL", "\r": "carriage r
 def kind_label(kind: str) -> str:
     """Human label of an entry kind (``poster_session`` -> ``Poster session``)."""
     return KNOWN_KINDS.get(kind) or kind.replace("_", " ").capitalize()
+
+
+_KIND_WORD = re.compile(r"[a-z0-9]+")
+
+
+@lru_cache(maxsize=4096)
+def kind_key(text: str) -> str:
+    """A kind however it is written, comparable: its id, its label, a plural, any case or accent.
+
+    ``"Poster sessions"``, ``"poster_session"`` and ``"Poster-Session"`` -> ``"postersession"``.
+    """
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return "".join(_singular(word) for word in _KIND_WORD.findall(folded.lower()))
+
+
+def _singular(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def kind_distance(a: str, b: str) -> int | None:
+    """Edits between two kinds' keys (a swap of two letters is one) when they look like one
+    kind spelled two ways ("panle", "panels" and "panel": 1 and 0), else None."""
+    key_a, key_b = kind_key(a), kind_key(b)
+    if key_a == key_b:
+        return 0
+    shorter = min(len(key_a), len(key_b))
+    allowed = 0 if shorter < 4 else 1 if shorter < 8 else 2
+    if not allowed:
+        return None
+    distance = int(OSA.distance(key_a, key_b, score_cutoff=allowed))
+    return distance if distance <= allowed else None
 
 
 def slugify(text: str, max_length: int = 60) -> str:

@@ -53,22 +53,12 @@ class NowView:
     upcoming: tuple[UpcomingGroup, ...]  # what starts next, soonest first
     starts_at: datetime | None  # the first entry's start
     ends_at: datetime | None  # the last entry's end
-    days_until_start: int | None  # venue calendar days from ``at`` to ``starts_at`` (1: tomorrow)
+    # No "today" or "tomorrow" here: a day word counted on the venue's calendar is wrong for
+    # a reader whose date differs (20:00 in Baltimore is the next day in Berlin).
 
     @property
     def starts_in(self) -> timedelta | None:
         return None if self.starts_at is None else self.starts_at - self.at
-
-    @property
-    def start_day(self) -> str | None:
-        """``today``, ``tomorrow`` or ``in N days`` (venue's calendar) while phase is BEFORE."""
-        if self.phase is not Phase.BEFORE or self.days_until_start is None:
-            return None
-        if self.days_until_start <= 0:
-            return "today"
-        if self.days_until_start == 1:
-            return "tomorrow"
-        return f"in {self.days_until_start} days"
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +206,7 @@ class ScheduleService:
         """
         plan = self._current()
         if plan.first_start is None or plan.last_end is None:
-            return NowView(at, Phase.EMPTY, (), (), None, None, None)
+            return NowView(at, Phase.EMPTY, (), (), None, None)
         stamp = at.timestamp()
         cut = bisect_right(plan.starts, stamp)  # entries from the cut on start later
         running_talks = plan.running(stamp)
@@ -231,8 +221,6 @@ class ScheduleService:
             phase = Phase.AFTER
         else:
             phase = Phase.DURING
-        zone = plan.snapshot.workshop.zone
-        days = (plan.first_start.astimezone(zone).date() - at.astimezone(zone).date()).days
         return NowView(
             at=at,
             phase=phase,
@@ -240,7 +228,6 @@ class ScheduleService:
             upcoming=groups,
             starts_at=plan.first_start,
             ends_at=plan.last_end,
-            days_until_start=days,
         )
 
     def _upcoming_groups(

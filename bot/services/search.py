@@ -61,6 +61,9 @@ _PREFIX_BASE, _PREFIX_SPAN = 0.8, 0.15  # grows as the word covers more of the t
 _INFIX_BASE, _INFIX_SPAN = 0.6, 0.15
 _FUZZY_SIM = {1: 0.75, 2: 0.65}  # by edit distance
 _STEM_SIM = 0.7
+_VARIANT_FROM = 6  # shorter names one edit apart are other names ("Wang", "Yang", "Tang")
+# Autocomplete finds a title word or a name inside a longer one ("bert" in "GroupBERT").
+_COMPLETE_INFIX_FROM = 3
 
 # Letters that are not a base letter plus accents, so NFKD leaves them alone.
 _EXTRA_LETTERS = {
@@ -281,13 +284,17 @@ class _Vocabulary:
         postings: Sequence[Container[str]],
         *,
         prefix_from: int,
+        infix_from: int = 5,
         glued: bool = False,
         typos: bool = True,
+        variants: bool = False,
     ) -> dict[str, float]:
         """Vocabulary tokens ``word`` may stand for, with their similarity to it (0-1).
 
         A ``glued`` word is two query words stuck together: it may be a whole token or the start
-        of one, with at most one typo (if ``typos``).
+        of one, with at most one typo (if ``typos``). With ``variants``, a word of six letters
+        or more found as it is also stands, as much, for the tokens one edit away: spellings
+        of one name ("Mathieu", "Matthieu") that a person means equally.
         """
         out: dict[str, float] = {}
 
@@ -301,7 +308,7 @@ class _Vocabulary:
         if len(word) >= prefix_from:
             for token in self.prefixed(word, _PREFIX_KEEP):
                 offer(token, _PREFIX_BASE + _PREFIX_SPAN * len(word) / len(token))
-        if len(word) >= 5 and not glued:
+        if len(word) >= infix_from and not glued:
             for token in self.containing(word, _INFIX_KEEP):
                 offer(token, _INFIX_BASE + _INFIX_SPAN * len(word) / len(token))
         if len(word) >= 6 and not glued:
@@ -314,6 +321,9 @@ class _Vocabulary:
         if allowed and not exact:
             for token, distance in self.similar(word, allowed, _FUZZY_KEEP):
                 offer(token, _FUZZY_SIM[distance])
+        elif variants and exact and len(word) >= _VARIANT_FROM:
+            for token, _ in self.similar(word, 1, _FUZZY_KEEP):
+                offer(token, _EXACT)
         return out
 
 
@@ -337,6 +347,21 @@ class SearchHit:
     field: Field  # where it matched best: title, then people, then abstract
     people: tuple[str, ...]  # the entry's people the query named, as published
     snippet: str  # for an abstract match, the passage around it; else ""
+
+
+@dataclass(frozen=True, slots=True)
+class EntryChoice:
+    """An entry offered by an autocomplete, with the people the typed text named."""
+
+    talk: Talk
+    people: tuple[str, ...]  # when its people matched rather than its title, as published
+
+    @property
+    def label(self) -> str:
+        """The title, after the names that matched: "Damien Querlioz — Memory-Centric…"."""
+        if not self.people:
+            return self.talk.title
+        return f"{', '.join(self.people)} — {self.talk.title}"
 
 
 class SearchResults(Sequence[SearchHit]):
@@ -469,7 +494,12 @@ class SearchIndex:
         self._vocabulary = _Vocabulary(
             [*self._title_post, *self._people_post, *self._abstract_post]
         )
-        self._title_vocabulary = _Vocabulary(self._title_post)
+        # What an autocomplete of entries matches: their titles and their people's names.
+        self._label_fields: tuple[tuple[float, _Postings], ...] = (
+            (FIELD_WEIGHTS["title"], self._title_post),
+            (FIELD_WEIGHTS["people"], self._people_post),
+        )
+        self._label_vocabulary = _Vocabulary([*self._title_post, *self._people_post])
         self._person_vocabulary = _Vocabulary(self._person_post)
         self._default_people = self._on_stage_first()
         order = sorted(range(len(talks)), key=self._titles.__getitem__)
@@ -501,13 +531,30 @@ class SearchIndex:
         *,
         starts_after: datetime | None = None,
     ) -> list[tuple[str, str]]:
-        """Up to 25 ``(id, title)`` for an autocomplete: titles starting so first, then fuzzy.
+        """Up to 25 ``(id, title)`` for an autocomplete (see ``complete_entry``)."""
+        return [
+            (choice.talk.id, choice.talk.title)
+            for choice in self.complete_entry(prefix, kinds, starts_after=starts_after)
+        ]
 
+    def complete_entry(
+        self,
+        prefix: str,
+        kinds: set[str] | None = None,
+        *,
+        starts_after: datetime | None = None,
+    ) -> list[EntryChoice]:
+        """Up to 25 entries for an autocomplete: titles starting so first, then any word.
+
+        After the titles that start with what was typed come the entries with a title word
+        or a person's name matching each typed word, also from its third letter inside a
+        longer word ("bert" in "GroupBERT"), forgiving accents and typos as ``search`` does.
         ``starts_after`` keeps only entries that start later (to remind of): filtered before
         the best 25 are taken, so an answer is never emptied by talks already over.
         """
         wanted = _clip(prefix)
         allowed = self._allowed(kinds, starts_after)
+        matched: set[str] = set()
         if not wanted:
             chosen = _lowest(allowed, COMPLETE_LIMIT)  # the first in program order
         else:
@@ -524,16 +571,24 @@ class SearchIndex:
                         break
             if len(chosen) < COMPLETE_LIMIT:
                 taken = set(chosen)
-                ranked, _ = self._rank_entries(
+                ranked, matched = self._rank_entries(
                     _query_tokens(prefix),
-                    ((1.0, self._title_post),),
-                    self._title_vocabulary,
+                    self._label_fields,
+                    self._label_vocabulary,
                     1,
                     allowed,
                     COMPLETE_LIMIT + len(chosen),
+                    infix_from=_COMPLETE_INFIX_FROM,
                 )
                 chosen.extend(i for i, _ in ranked if i not in taken)
-        return [(self._talks[i].id, self._talks[i].title) for i in chosen[:COMPLETE_LIMIT]]
+        return [self._entry_choice(i, matched) for i in chosen[:COMPLETE_LIMIT]]
+
+    def _entry_choice(self, i: int, matched: set[str]) -> EntryChoice:
+        talk = self._talks[i]
+        if not matched or any(_holds(self._title_post.get(t, ()), i) for t in matched):
+            return EntryChoice(talk, ())
+        named = tuple(n for n in talk.people if not matched.isdisjoint(self._names[n][1]))
+        return EntryChoice(talk, named)
 
     def _rank_entries(
         self,
@@ -543,6 +598,8 @@ class SearchIndex:
         last_prefix_from: int,
         allowed: int,
         limit: int,
+        *,
+        infix_from: int = 5,
     ) -> tuple[list[tuple[int, float]], set[str]]:
         """Best ``(entry, score)`` pairs, and every vocabulary token the query words matched.
 
@@ -553,7 +610,7 @@ class SearchIndex:
         those, dropping early what cannot reach the best ``limit``.
         """
         postings = [p for _, p in fields]
-        matches = _expand_all(words, vocabulary, postings, last_prefix_from)
+        matches = _expand_all(words, vocabulary, postings, last_prefix_from, infix_from=infix_from)
         matched = {token for found in matches for token in found}
         n = max(len(self._talks), 1)
         levels: list[list[tuple[float, int]]] = []
@@ -608,6 +665,25 @@ class SearchIndex:
         number, score = self._find_person(name)
         return None if number is None else self._person_match(number, score)
 
+    def people_meant(self, name: str, limit: int = COMPLETE_LIMIT) -> list[PersonMatch]:
+        """Everyone ``name`` may equally mean, best known first; one person when it is clear.
+
+        The person named exactly so (ignoring case, accents, punctuation) is meant alone.
+        Otherwise every person tied with the best match is: a surname several people share
+        ("Zhang"), or a name spelled more than one way in the program ("Mathieu" also means
+        Matthieu Arzel: a word of six letters or more stands as much for its one-edit
+        variants). Matches only nearly as good (a longer name starting so) are not.
+        """
+        key = _clip(name)
+        at = bisect_left(self._person_keys, key)
+        if key and at < len(self._person_keys) and self._person_keys[at] == key:
+            return [self._person_match(at, 100.0)]
+        ranked = self._rank_people(_query_tokens(name), 2, limit, variants=True)
+        if not ranked:
+            return []
+        best = ranked[0][1]
+        return [self._person_match(n, score) for n, score in ranked if score >= best]
+
     def author_entries(self, name: str) -> list[Talk]:
         """Every entry ``name`` speaks at or authors (see ``person``), in program order."""
         number, _ = self._find_person(name)
@@ -655,12 +731,18 @@ class SearchIndex:
         return list(chosen)
 
     def _rank_people(
-        self, words: list[str], last_prefix_from: int, limit: int
+        self, words: list[str], last_prefix_from: int, limit: int, *, variants: bool = False
     ) -> list[tuple[int, float]]:
         if not words or limit <= 0:
             return []
         fields = ((1.0, self._person_post),)
-        matches = _expand_all(words, self._person_vocabulary, [self._person_post], last_prefix_from)
+        matches = _expand_all(
+            words,
+            self._person_vocabulary,
+            [self._person_post],
+            last_prefix_from,
+            variants=variants,
+        )
         levels = [_levels(found, fields, 1.0, self._person_bytes) for found in matches]
         floor = MIN_PERSON_SCORE / 100.0 * len(words)
         # Many people can tie on the words ("wang"): a few hundred are plenty to then rank by
@@ -697,11 +779,20 @@ def _expand_all(
     vocabulary: _Vocabulary,
     postings: Sequence[Container[str]],
     last_prefix_from: int,
+    *,
+    infix_from: int = 5,
+    variants: bool = False,
 ) -> list[dict[str, float]]:
     """For each query word, the vocabulary tokens it may stand for, with their similarity."""
     last = len(words) - 1
     matches = [
-        vocabulary.expand(w, postings, prefix_from=last_prefix_from if i == last else 3)
+        vocabulary.expand(
+            w,
+            postings,
+            prefix_from=last_prefix_from if i == last else 3,
+            infix_from=infix_from,
+            variants=variants,
+        )
         for i, w in enumerate(words)
     ]
     # "flash attention" is one token in "FlashAttention:": two query words glued together
@@ -873,6 +964,9 @@ class SearchService:
     def person(self, name: str) -> PersonMatch | None:
         return self.index().person(name)
 
+    def people_meant(self, name: str, limit: int = COMPLETE_LIMIT) -> list[PersonMatch]:
+        return self.index().people_meant(name, limit)
+
     def author_entries(self, name: str) -> list[Talk]:
         return self.index().author_entries(name)
 
@@ -887,3 +981,12 @@ class SearchService:
         starts_after: datetime | None = None,
     ) -> list[tuple[str, str]]:
         return self.index().complete_title(prefix, kinds, starts_after=starts_after)
+
+    def complete_entry(
+        self,
+        prefix: str,
+        kinds: set[str] | None = None,
+        *,
+        starts_after: datetime | None = None,
+    ) -> list[EntryChoice]:
+        return self.index().complete_entry(prefix, kinds, starts_after=starts_after)

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import BotEvent, Delivery, Subscription
 
 PROBLEMS_SHOWN = 5
+#: Discord's code for "Cannot send messages to this user": the member's own privacy setting
+#: (DMs from server members off, or the bot blocked), which no retry or organizer can change.
+DMS_CLOSED_CODE = "(50007)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +29,8 @@ class StatusCounts:
     reminders_sent: int
     reminders_undeliverable: int
     deliveries_sent: int
-    deliveries_failed: int
+    deliveries_failed: int  # errors: not counting messages to members whose DMs are closed
+    deliveries_dms_closed: int  # DMs Discord refused by the member's privacy setting
     queued_waiting: int  # one-off notices (announcements, DMs) not sent yet
     problems: tuple[Problem, ...]
     problems_total: int
@@ -52,6 +56,16 @@ class StatusService:
                     await s.execute(select(Delivery.state, func.count()).group_by(Delivery.state))
                 ).all()
             )
+            dms_closed = await s.scalar(
+                select(func.count())
+                .select_from(Delivery)
+                .where(
+                    and_(
+                        Delivery.state == "failed",
+                        Delivery.error.contains(DMS_CLOSED_CODE, autoescape=True),
+                    )
+                )
+            )
             waiting = await s.scalar(
                 select(func.count())
                 .select_from(Delivery)
@@ -73,7 +87,8 @@ class StatusService:
             reminders_sent=int(subs.get("sent", 0)),
             reminders_undeliverable=int(subs.get("undeliverable", 0)),
             deliveries_sent=int(deliveries.get("sent", 0)),
-            deliveries_failed=int(deliveries.get("failed", 0)),
+            deliveries_failed=int(deliveries.get("failed", 0)) - int(dms_closed or 0),
+            deliveries_dms_closed=int(dms_closed or 0),
             queued_waiting=int(waiting or 0),
             problems=problems,
             problems_total=int(total or 0),

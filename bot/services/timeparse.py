@@ -109,7 +109,17 @@ def _on_day(day: date, moment: time, zone: tzinfo) -> datetime:
     return datetime.combine(day, moment).replace(tzinfo=zone)
 
 
-def _parse(text: str, now: datetime, zone: ZoneInfo, workshop_day: date) -> datetime | None:
+def _next_occurrence(moment: time, now: datetime, zone: tzinfo) -> datetime:
+    """The first ``moment`` of the day in ``zone`` that is not before ``now``: "20:30" said at
+    20:00 is in half an hour, said at 21:00 it is tomorrow's."""
+    today = now.astimezone(zone).date()
+    found = _on_day(today, moment, zone)
+    if found < now:
+        found = _on_day(today + timedelta(days=1), moment, zone)
+    return found
+
+
+def _parse(text: str, now: datetime, zone: ZoneInfo) -> datetime | None:
     if text.lower() == "now":
         return now
     duration = _DURATION.match(text)
@@ -141,28 +151,28 @@ def _parse(text: str, now: datetime, zone: ZoneInfo, workshop_day: date) -> date
     if moment_of_day is None:
         return None
     here = given_zone or zone
-    if day_word:
-        today = now.astimezone(here).date()
-        day = today + timedelta(days=1) if day_word == "tomorrow" else today
-    else:
-        # A bare time means the workshop day, in the venue's zone (or the one given).
-        day = workshop_day
+    if not day_word:
+        # A bare time means its next occurrence, in the venue's zone (or the one given): the
+        # organizer typing "20:30" at 20:00 means tonight, not the workshop's first day.
+        return _next_occurrence(moment_of_day, now, here)
+    today = now.astimezone(here).date()
+    day = today + timedelta(days=1) if day_word == "tomorrow" else today
     return _on_day(day, moment_of_day, here)
 
 
-def parse_when(text: str, *, now: datetime, zone: ZoneInfo, workshop_day: date) -> datetime:
+def parse_when(text: str, *, now: datetime, zone: ZoneInfo) -> datetime:
     """The instant (UTC) ``text`` names; TimeParseError for garbage and for past times.
 
     Accepted: ISO times (``2022-07-23T14:30``, with or without an offset), ``14:30`` or
-    ``9am`` (venue time on the workshop day), ``today``/``tomorrow 9am`` (venue time),
-    ``in 20 minutes`` / ``in 1 hour 30 min``, and ``now``; a trailing ``UTC``, IANA zone
-    name or ``+02:00`` overrides the venue's zone.
+    ``9am`` (its next occurrence in venue time: today's if still to come, else tomorrow's),
+    ``today``/``tomorrow 9am`` (venue time), ``in 20 minutes`` / ``in 1 hour 30 min``, and
+    ``now``; a trailing ``UTC``, IANA zone name or ``+02:00`` overrides the venue's zone.
     """
     cleaned = " ".join(text.split())
     if not cleaned or len(cleaned) > 100:
         raise _refuse(cleaned)
     try:
-        moment = _parse(cleaned, now, zone, workshop_day)
+        moment = _parse(cleaned, now, zone)
     except (ValueError, OverflowError):
         moment = None
     if moment is None:

@@ -14,7 +14,7 @@ import discord
 from bot.services.program import Talk, Workshop
 from bot.services.schedule import NowView, Phase, SessionGroup
 from bot.services.search import PersonMatch, SearchHit
-from bot.ui.format import discord_ts, human_duration, venue_time
+from bot.ui.format import discord_ts, reader_span, venue_span, venue_time
 from bot.ui.text import (
     CHOICE_NAME_MAX,
     EMBED_DESCRIPTION_MAX,
@@ -63,8 +63,10 @@ def talk_embed(
     *,
     session: Talk | None = None,
     posters: Sequence[Talk] = (),
+    footer: str | None = None,
 ) -> discord.Embed:
-    """The talk card: title, kind, people, abstract, times, session, links."""
+    """The talk card: title, kind, people, abstract, times, session, links; a footer only
+    when given (a hint that helps on a card someone opened, not on every post and DM)."""
     embed = discord.Embed(
         title=trim(talk.title, EMBED_TITLE_MAX),
         colour=COLOURS.get(talk.kind, discord.Colour.blurple()),
@@ -91,8 +93,8 @@ def talk_embed(
     if talk.links:
         links = [f"[{trim(title, 80)}]({url})" for title, url in talk.links]
         embed.add_field(name="Links", value=lines_within(links, FIELD_VALUE_MAX), inline=False)
-    footer = "Look anyone up with /author · find papers with /search"
-    embed.set_footer(text=trim(footer, FOOTER_MAX))
+    if footer:
+        embed.set_footer(text=trim(footer, FOOTER_MAX))
     if talk.abstract:
         room = EMBED_TOTAL_MAX - len(embed) - 10
         embed.description = trim(talk.abstract, max(0, min(EMBED_DESCRIPTION_MAX, room)))
@@ -118,8 +120,8 @@ def lines_within(lines: Sequence[str], limit: int) -> str:
 
 
 def talk_line(talk: Talk, workshop: Workshop, *, relative: bool = False) -> str:
-    """One line of a listing: both times, kind, title and people."""
-    when = f"{discord_ts(talk.start, 't')}–{discord_ts(talk.end, 't')} ({venue_time(talk.start, workshop.zone)})"
+    """One line of a listing: both times (the reader's with its date), kind, title, people."""
+    when = times_text(talk, workshop.zone)
     if relative:
         when += f" · {discord_ts(talk.start, 'R')}"
     who = f" — {people_text(talk.people, 120)}" if talk.people else ""
@@ -181,9 +183,9 @@ def choice_name(text: str) -> str:
 
 
 def times_text(talk: Talk, zone: ZoneInfo) -> str:
-    """``<t:…:t>–<t:…:t> (09:00–09:30 EDT)``: the reader's zone, then the venue's."""
-    local = f"{talk.start.astimezone(zone):%H:%M}–{venue_time(talk.end, zone)}"
-    return f"{discord_ts(talk.start, 't')}–{discord_ts(talk.end, 't')} ({local})"
+    """``<t:…:f>–<t:…:t> (09:00–09:30 EDT)``: the reader's zone, with the reader's date (it
+    may differ from the venue's), then the venue's."""
+    return f"{reader_span(talk.start, talk.end)} ({venue_span(talk.start, talk.end, zone)})"
 
 
 def _who(talk: Talk, limit: int = 120) -> str:
@@ -193,13 +195,17 @@ def _who(talk: Talk, limit: int = 120) -> str:
 def entry_block(
     talk: Talk, zone: ZoneInfo, *, at: datetime | None = None, posters: int = 0, note: str = ""
 ) -> str:
-    """Two lines: bold title and people; times, kind, how soon (from ``at``) and posters."""
+    """Two lines: bold title and people; times, kind, how soon (from ``at``) and posters.
+
+    How soon is a live Discord timestamp ("in 25 minutes"), never text counted from ``at``:
+    a listing shared in a channel is read long after it was made.
+    """
     details = [times_text(talk, zone), talk.kind_label]
     if at is not None:
         if talk.start > at:
-            details.append(f"starts in {human_duration(talk.start - at)}")
+            details.append(discord_ts(talk.start, "R"))
         elif talk.end > at:
-            details.append(f"ends in {human_duration(talk.end - at)}")
+            details.append(f"ends {discord_ts(talk.end, 'R')}")
     if posters:
         details.append(f"{posters} poster{'s' if posters != 1 else ''}")
     if talk.cancelled:
@@ -270,8 +276,10 @@ def now_embed(view: NowView, workshop: Workshop) -> discord.Embed:
         title=trim(f"Now at {workshop.acronym}", EMBED_TITLE_MAX),
         colour=discord.Colour.blurple(),
     )
-    # The footer names the clock the answer used, which matters during a rehearsal.
+    # The footer names the clock the answer used, which matters during a rehearsal and once
+    # the answer is shared; the embed's timestamp shows that moment in the reader's zone.
     embed.set_footer(text=f"Workshop clock: {venue_time(view.at, zone, with_date=True)}")
+    embed.timestamp = view.at
     if view.phase is Phase.EMPTY or view.starts_at is None or view.ends_at is None:
         embed.description = "The program has no entries yet."
         return embed
@@ -284,17 +292,13 @@ def now_embed(view: NowView, workshop: Workshop) -> discord.Embed:
         return embed
     lines: list[str] = []
     if view.phase is Phase.BEFORE:
+        # No "today" or "tomorrow": the venue's calendar is not the reader's. Discord shows
+        # the date in the reader's zone, and how far off it is whenever it is read.
         start = view.starts_at
-        days = view.days_until_start or 0
-        if days <= 1:
-            when = f"{view.start_day} at {discord_ts(start, 't')} ({venue_time(start, zone)})"
-        else:
-            when = (
-                f"{view.start_day}, on {discord_ts(start, 'F')} "
-                f"({venue_time(start, zone, with_date=True)})"
-            )
-        lines.append(f"The workshop starts {when}.")
-        lines.append(f"That is in {human_duration(start - view.at)}.")
+        lines.append(
+            f"The workshop starts on {discord_ts(start, 'F')} "
+            f"({venue_time(start, zone, with_date=True)}), {discord_ts(start, 'R')}."
+        )
     elif not view.running:
         lines.append("Nothing is running right now.")
     used = sum(len(line) + 1 for line in lines)
@@ -307,7 +311,7 @@ def now_embed(view: NowView, workshop: Workshop) -> discord.Embed:
         lines.append(
             f"**{md(trim(item.talk.title, TITLE_IN_LIST_MAX))}**{_who(item.talk)}\n"
             f"{item.talk.kind_label} · {times_text(item.talk, zone)} · "
-            f"ends in {human_duration(item.ends_in)}"
+            f"ends {discord_ts(item.talk.end, 'R')}"
         )
         if item.children:
             lines.append(f"Posters ({len(item.children)}):")
@@ -322,13 +326,17 @@ def now_embed(view: NowView, workshop: Workshop) -> discord.Embed:
     for number, group in enumerate(view.upcoming):
         if len(embed.fields) >= EMBED_FIELDS_MAX - 1 or budget < 200:
             break
-        name = f"{'Next' if number == 0 else 'Then'} · starts in {human_duration(group.starts_in)}"
+        # Field names show no Discord timestamps: how soon goes in the value, live.
+        name = "Next" if number == 0 else "Then"
         items = [
             f"**{md(trim(i.talk.title, TITLE_IN_LIST_MAX))}**{_who(i.talk)} · {i.talk.kind_label}"
             + (f" ({_count(len(i.children), 'poster', 'posters')})" if i.children else "")
             for i in group.items
         ]
-        when = f"{discord_ts(group.start, 't')} ({venue_time(group.start, zone)})"
+        when = (
+            f"{discord_ts(group.start, 'f')} ({venue_time(group.start, zone)}), "
+            f"{discord_ts(group.start, 'R')}"
+        )
         value = lines_within([when, *items], min(FIELD_VALUE_MAX, budget))
         embed.add_field(name=trim(name, 256), value=value, inline=False)
         budget -= len(name) + len(value)

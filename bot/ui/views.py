@@ -35,6 +35,9 @@ CardExtras = Callable[[Talk, int], Awaitable[list[discord.ui.Item[Any]]]]
 #: Opens the card of the entry with this id, in answer to an interaction.
 CardOpener = Callable[[discord.Interaction, str], Awaitable[None]]
 
+#: The talk card's one hint, short.
+CARD_FOOTER = "Find people with /author, papers with /search"
+
 NO_PROGRAM = "No program is loaded yet. The organizers load it with `workshop-bot load FILE`."
 
 
@@ -171,7 +174,10 @@ def _talk_options(talks: Sequence[Talk], zone: Any) -> list[discord.SelectOption
             discord.SelectOption(
                 label=choice_name(talk.title),
                 value=talk.id,
-                description=choice_name(f"{talk.kind_label} · {venue_time(talk.start, zone)}"),
+                # A menu shows no Discord timestamps: venue time, with its date.
+                description=choice_name(
+                    f"{talk.kind_label} · {venue_time(talk.start, zone, with_date=True)}"
+                ),
             )
         )
         if len(options) == SELECT_OPTIONS_MAX:
@@ -370,8 +376,15 @@ class TalkCards:
     async def send_card(self, interaction: discord.Interaction, talk: Talk) -> None:
         snapshot = self.snapshot()
         posters = self.schedule.children(talk.id)
+        # The hint only where those commands exist for everyone reading it: a server (a
+        # DM may not have them, when commands are synced to one server).
+        footer = CARD_FOOTER if interaction.guild_id is not None else None
         embed = talk_embed(
-            talk, snapshot.workshop, session=self.schedule.session_of(talk), posters=posters
+            talk,
+            snapshot.workshop,
+            session=self.schedule.session_of(talk),
+            posters=posters,
+            footer=footer,
         )
         view = TalkCardView(embed, share=interaction.guild_id is not None)
         if talk.people:

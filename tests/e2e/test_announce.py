@@ -172,7 +172,8 @@ async def test_cancel_stops_the_queued_delivery(local: LocalDiscord, clock: Manu
     await schedule(local, olga, "10:00", "Second", channel="announcements")
     choices = await olga.autocomplete("announce cancel", focused="announcement", announcement="")
     assert [c["value"] for c in choices] == [1, 2]
-    assert choices[1]["name"].startswith("#2 · 10:00 EDT · Second")
+    # A choice shows no Discord timestamp: venue time, with its date.
+    assert choices[1]["name"].startswith("#2 · Sat 23 Jul 10:00 EDT · Second")
 
     answer = await olga.slash("announce cancel", announcement=1)
     assert answer.content is not None and answer.content.startswith("Cancelled announcement #1")
@@ -205,7 +206,7 @@ async def test_a_bad_or_past_time_is_refused_before_the_text_is_typed(local: Loc
     garbage = await olga.slash("announce at", when="after lunch")
     assert garbage.modal is None
     assert (garbage.content or "").startswith("I couldn't read “after lunch” as a time.")
-    past = await olga.slash("announce at", when="08:00")
+    past = await olga.slash("announce at", when="today 08:00")
     assert past.content == "Sat 23 Jul 2022 08:00 EDT is in the past: pick a later time."
 
 

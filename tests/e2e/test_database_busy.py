@@ -79,6 +79,9 @@ async def test_commands_that_write_answer_in_time_while_another_writer_holds_sql
     await erin.slash("remind talk", title=KELLER)  # still to come: what her button stops
     await settle(local)
     reminder = next(m for m in erin.dms if m["content"].startswith("⏰"))
+    # The DM's old "Stop these reminders" asks first (a read); the answer is the write.
+    asked = await erin.click(reminder, "Stop these reminders")
+    assert asked.content == "Stop 1 reminder?"
     await schedule(local, olga, "11:00", "Posters up!", channel="announcements")
     form = await olga.slash("announce now", options={"channel": "announcements"})
     opened = await olga.slash("announce at", when="12:00", options={"channel": "announcements"})
@@ -90,7 +93,7 @@ async def test_commands_that_write_answer_in_time_while_another_writer_holds_sql
         "/remind cancel": alice.slash("remind cancel", talk=PAYVAND, timeout=10),
         "/remind off": carol.slash("remind off", timeout=10),
         "Remind me": card.click("Remind me", timeout=10),
-        "Stop these reminders": erin.click(reminder, "Stop these reminders", timeout=10),
+        "Stop these reminders (Confirm)": asked.click("Confirm", timeout=10),
         "/setup lead": olga.slash("setup lead", minutes=5, timeout=10),
         "/announce cancel": olga.slash("announce cancel", announcement=1, timeout=10),
         "/announce now (the text)": write(form, "Coffee is here.", timeout=10),
@@ -109,9 +112,9 @@ async def test_commands_that_write_answer_in_time_while_another_writer_holds_sql
     assert "I'll remind you of “Brain-inspired hardware" in results["/remind talk"].text()
     assert results["/remind talk"].ephemeral
     assert "OK, no reminder for “Brain-inspired hardware" in results["/remind cancel"].text()
-    assert results["/remind off"].text().count("Done: 1 reminder cancelled.") == 1
+    assert results["/remind off"].text().count("Stopped 1 reminder.") == 1
     assert "I'll remind you of “How Computer Graphics" in results["Remind me"].text()
-    assert "Done: 1 reminder cancelled" in results["Stop these reminders"].text()
+    assert "Stopped 1 reminder." in results["Stop these reminders (Confirm)"].text()
     assert "sessions are announced 5 min before they start" in results["/setup lead"].text()
     assert "Cancelled announcement #1" in results["/announce cancel"].text()
     assert "Posting announcement #" in results["/announce now (the text)"].text()

@@ -408,4 +408,4 @@ async def test_a_database_turning_read_only_between_send_and_record_sends_once(
     await at(local, clock, edt("08:55:00"))
     assert reminders(alice) == 1
     listing = await alice.slash("remind list")
-    assert "✅ sent" in listing.text()
+    assert "**: sent at " in listing.text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,6 +17,7 @@ from tests.e2e.conftest import FAST_LIMITS
 from tests.e2e.helpers import at, edt, settle
 
 PAYVAND = "keynote-melika-payvand"
+VENUE = ZoneInfo("America/New_York")
 
 
 @pytest.fixture
@@ -82,7 +84,8 @@ async def test_payvand_reminder_arrives_once_at_0850(
     assert len(reminder_dms(alice)) == 1
 
     listing = await alice.slash("remind list")
-    assert "✅ sent" in listing.text()
+    assert "✅ **Brain-inspired hardware" in listing.text()
+    assert ": sent at 08:50, for the 09:00 keynote." in listing.text(tz=VENUE)
 
 
 @pytest.mark.parametrize("rate_limits", [FAST_LIMITS])
@@ -191,7 +194,7 @@ async def test_subscribing_to_a_started_talk_or_twice_gives_a_clear_answer(
     started = await alice.slash("remind talk", title="keynote-melika-payvand", minutes_before=0)
     assert "has already started" in started.text()
     off = await alice.slash("remind off")
-    assert "1 reminder cancelled" in off.text()
+    assert "Stopped 1 reminder." in off.text()
 
 
 async def test_moving_a_keynote_moves_its_reminders_and_tells_subscribers_once(

@@ -36,8 +36,12 @@ KELLER = "keynote-alexander-keller"
 PAYVAND_TITLE = (
     "Brain-inspired hardware and algorithm co-design for low power online training on the edge"
 )
-REFUSED_DM = "⚠️ could not be delivered: Discord refused the message"
-CLOSED_DMS = "⚠️ could not be delivered: your DMs are closed"
+REFUSED_DM = "it could not be delivered, because Discord refused the message."
+CLOSED_DMS = "it could not be delivered, because your DMs are closed."
+#: A sent reminder's line in /remind list ("✅ **Title**: sent at 08:50, for the ...").
+SENT = "**: sent "
+#: Subscribing inside the lead (after 08:50 for 10 min before 09:00): sent at once.
+SENDING_NOW = "so I'm sending your reminder now."
 #: The longest title a program file may give (bot/program/model.py).
 LONG_TITLE = ("Brain-inspired hardware and algorithm co-design, " * 41)[:1999] + "!"
 assert len(LONG_TITLE) == 2000
@@ -137,13 +141,13 @@ async def test_subscribing_again_after_opening_dms_sends_the_reminder(
     local.sim.faults.close_dms(bob, closed=False)
     clock.set(edt("08:50") + timedelta(seconds=20))
     again = await bob.slash("remind talk", title=PAYVAND)
-    assert f"I'll remind you of “{PAYVAND_TITLE}” by DM 10 min before" in again.text()
+    assert f"Reminder set for “{PAYVAND_TITLE}”" in again.text() and SENDING_NOW in again.text()
     await settle(local)
     [dm] = reminder_dms(bob)
     assert f"**{PAYVAND_TITLE}**" in dm["content"] and "09:00 EDT" in dm["content"]
     assert "Sent late" not in dm["content"]
     listing = await remind_list(bob)
-    assert "✅ sent" in listing and "could not be delivered" not in listing
+    assert SENT in listing and "could not be delivered" not in listing
     assert_not_looking_every_second(local, clock)
     status = (await organizer(local.sim).slash("status")).text()
     assert "Next due: nothing scheduled" in status
@@ -162,15 +166,15 @@ async def test_subscribing_again_after_a_sent_reminder_sends_another(
     await alice.slash("remind talk", title=PAYVAND)
     await at(local, clock, edt("08:50"))
     assert len(reminder_dms(alice)) == 1
-    assert "✅ sent" in await remind_list(alice)
+    assert SENT in await remind_list(alice)
 
     clock.set(edt("08:50") + timedelta(seconds=30))
     again = await alice.slash("remind talk", title=PAYVAND)
-    assert f"I'll remind you of “{PAYVAND_TITLE}” by DM 10 min before" in again.text()
+    assert f"Reminder set for “{PAYVAND_TITLE}”" in again.text() and SENDING_NOW in again.text()
     await settle(local)
     # What she was promised arrives: a second reminder, once.
     assert len(reminder_dms(alice)) == 2
-    assert "✅ sent" in await remind_list(alice)
+    assert SENT in await remind_list(alice)
     assert_not_looking_every_second(local, clock)
     await at(local, clock, edt("08:55"))
     assert len(reminder_dms(alice)) == 2
@@ -220,7 +224,7 @@ async def test_a_reminder_left_active_with_a_final_delivery_is_settled_not_polle
     await bob.slash("remind talk", title=PAYVAND)
     await settle(local)
     assert len(reminder_dms(bob)) == 1
-    assert "✅ sent" in await remind_list(bob)
+    assert SENT in await remind_list(bob)
 
 
 @pytest.mark.parametrize("clock", [edt("08:49") + timedelta(seconds=58)], indirect=True)
@@ -252,7 +256,7 @@ async def test_after_subscribing_again_the_engine_does_not_run_a_pass_every_seco
         await asyncio.sleep(0.05)
     local.sim.faults.close_dms(bob, closed=False)
     again = await bob.slash("remind talk", title=PAYVAND)
-    assert "I'll remind you of" in again.text()
+    assert SENDING_NOW in again.text()  # 08:50 or after: inside the 10 min lead
     await settle(local)  # the pass the subscription asked for (it sends the reminder)
 
     rested_from = time.monotonic()
@@ -299,7 +303,7 @@ async def test_a_talk_moved_after_its_reminder_was_sent_reminds_again_before_the
     assert "Your reminder moves with it." in told_carol["content"]
     assert "You had your reminder already" not in told_carol["content"]
     listing = await remind_list(alice)
-    assert "⏰" in listing and "✅ sent" not in listing
+    assert "⏰" in listing and SENT not in listing
 
     # Nothing at the old times; each gets one reminder before the new start.
     await at(local, clock, edt("08:55"))
@@ -315,7 +319,7 @@ async def test_a_talk_moved_after_its_reminder_was_sent_reminds_again_before_the
     await at(local, clock, edt("09:40"))
     assert len(reminder_dms(alice)) == 2 and len(reminder_dms(carol)) == 1
     assert len(moved_dms(alice)) == 1 and len(moved_dms(carol)) == 1
-    assert "✅ sent" in await remind_list(alice)
+    assert SENT in await remind_list(alice)
 
 
 #: Five DMs to one member within a few real seconds: Discord's per-channel limit (5 per 5 s)
@@ -378,7 +382,7 @@ async def test_a_2000_character_title_is_reminded_and_announced(
     assert "09:00 EDT" in dm["content"]
     assert dm["embeds"] == []  # short: the card is a button away
     listing = await remind_list(alice)
-    assert "✅ sent" in listing and "could not be delivered" not in listing
+    assert SENT in listing and "could not be delivered" not in listing
 
     await at(local, clock, edt("09:00"))
     post = await sim.wait_for_message(

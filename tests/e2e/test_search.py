@@ -175,3 +175,72 @@ async def test_lookups_work_in_direct_messages(local: LocalDiscord, alice: SimUs
     assert (await alice.autocomplete("author", dm=True, name="payv"))[0]["value"] == (
         "Melika Payvand"
     )
+
+
+# -- issue 13, item 7: a name several people share --------------------------------------------
+
+
+async def test_author_lists_everyone_a_shared_name_may_mean(alice: SimUser) -> None:
+    result = await alice.slash("author", name="Zhang")
+    assert result.ephemeral
+    embed = result.embeds[0]
+    assert embed["title"] == "3 people match “Zhang”"
+    assert bold_titles(embed["description"]) == ["Yichi Zhang", "Zheng Zhang", "Zhiru Zhang"]
+    assert embed["footer"]["text"] == "Pick one to see what they present."
+    options = menu(result, "card:author")
+    assert [o["label"] for o in options] == ["Yichi Zhang", "Zheng Zhang", "Zhiru Zhang"]
+    picked = await result.select("card:author", [options[2]["value"]])
+    assert picked.embeds[0]["title"] == "Zhiru Zhang"
+    assert picked.embeds[0]["description"].startswith("Speaker or author of ")
+
+    # A name spelled two ways in the program: both people, not the exact spelling alone.
+    mathieu = await alice.slash("author", name="Mathieu")
+    assert mathieu.embeds[0]["title"] == "2 people match “Mathieu”"
+    assert bold_titles(mathieu.embeds[0]["description"]) == [
+        "Mathieu Léonardon",
+        "Matthieu Arzel",
+    ]
+    assert (
+        "**Mathieu Léonardon** · *Investigating the Not-So-Obvious Effects of Structured Pruning*"
+        in mathieu.embeds[0]["description"]
+    )
+
+    # A whole name is one person, and so is the other spelling's full name.
+    assert (await alice.slash("author", name="zhiru zhang")).embeds[0]["title"] == "Zhiru Zhang"
+    assert (await alice.slash("author", name="Mathieu Arzel")).embeds[0]["title"] == (
+        "Matthieu Arzel"
+    )
+    assert (await alice.slash("author", name="leonardon")).embeds[0]["title"] == (
+        "Mathieu Léonardon"
+    )
+
+
+# -- issue 13, item 8: talk autocomplete by speaker and by any word ----------------------------
+
+
+QUERLIOZ = {
+    "name": "Damien Querlioz — Memory-Centric Machine Learning",
+    "value": "keynote-damien-querlioz",
+}
+TANG = "keynote-jian-tang"
+GROUPBERT = "GroupBERT: Enhanced Transformer Architecture with Efficient GroupedStructures"
+
+
+@pytest.mark.parametrize("command", ["schedule talk", "remind talk"])
+async def test_talk_autocomplete_finds_speakers_and_words_inside_titles(
+    alice: SimUser, command: str
+) -> None:
+    assert (await alice.autocomplete(command, title="querlioz"))[0] == QUERLIOZ
+    # Accents and typos forgiven as /search forgives them.
+    assert (await alice.autocomplete(command, title="Quérlios"))[0] == QUERLIOZ
+    tang = (await alice.autocomplete(command, title="tang"))[0]
+    assert tang["value"] == TANG
+    assert tang["name"].startswith("Jian Tang — Neural Bellman-Ford Networks")
+    assert len(tang["name"]) <= 100
+    bert = [c["name"] for c in await alice.autocomplete(command, title="bert")]
+    assert "TrimBERT: Tailoring BERT for Trade-offs" in bert
+    assert GROUPBERT in bert
+    # A title's own start still comes first, with the title alone.
+    assert (await alice.autocomplete(command, title="trim"))[0]["name"] == (
+        "TrimBERT: Tailoring BERT for Trade-offs"
+    )

@@ -235,7 +235,9 @@ async def test_stop_these_reminders_stops_only_the_clickers_own(
     dm = await sim.wait_for_message(dm_of=alice, predicate=lambda m: m["content"].startswith("⏰"))
 
     pressed = await mallory.click(dm, "Stop these reminders")
-    assert "Done: 1 reminder cancelled" in (pressed.content or "")
+    assert pressed.content == "Stop 1 reminder?"  # hers, counted; asked first
+    confirmed = await pressed.click("Confirm")
+    assert confirmed.content == "Stopped 1 reminder."
     active = Subscription.state == "active"
     assert await count(local, Subscription, Subscription.user_id == mallory.id, active) == 0
     assert await count(local, Subscription, Subscription.user_id == alice.id, active) == 1

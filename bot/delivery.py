@@ -38,7 +38,7 @@ from bot.timing import (
 )
 from bot.ui.cards import lines_within, md, talk_embed, talk_line
 from bot.ui.format import discord_ts, venue_time
-from bot.ui.reminders import StopRemindersButton
+from bot.ui.reminders import reminder_dm_view
 from bot.ui.text import CONTENT_MAX, trim
 
 if TYPE_CHECKING:
@@ -106,12 +106,6 @@ def outcome_of(exc: Exception) -> SendResult:
     if isinstance(exc, discord.HTTPException):
         return SendResult(Outcome.FAILED, error=f"HTTP {exc.status} ({exc.code}): {exc.text}")
     raise exc
-
-
-def reminder_dm_view(items: Sequence[tuple[Talk, str | None]]) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(StopRemindersButton())
-    return view
 
 
 class DiscordOutbox:
@@ -245,7 +239,9 @@ class DiscordOutbox:
         lines = self.reminder_lines(reminders)
         if offline:
             lines.append("(Sent late: I was offline when this reminder was due.)")
-        view = reminder_dm_view([(r.talk, r.via_kind) for r in reminders])
+        # The controls follow the DM's order: talks by start.
+        ordered = sorted(reminders, key=lambda r: (r.talk.start, r.talk.title))
+        view = reminder_dm_view([(r.talk, r.via_kind) for r in ordered])
         key = ",".join(sorted(r.key for r in reminders))
         try:
             message = await self.send_dm(
@@ -265,8 +261,9 @@ class DiscordOutbox:
         def when(talk: Talk, *, plural: bool = False) -> str:
             # "starts at 09:00 (in 10 minutes, …)" stays true read late: "started" once begun.
             verb = "started" if now >= talk.start else ("start" if plural else "starts")
+            # <t:f> carries the reader's date: a reader far from the venue may be on another.
             return (
-                f"{verb} at {discord_ts(talk.start, 't')} "
+                f"{verb} {discord_ts(talk.start, 'f')} "
                 f"({discord_ts(talk.start, 'R')}; {venue_time(talk.start, zone)} at the venue)"
             )
 
@@ -326,11 +323,12 @@ class DiscordOutbox:
         """What is true when the post goes out, and stays true when read later: early (a lead
         set with /setup lead), at the start, or after it (a restart, a channel set meanwhile)."""
         now = self._clock.now()
+        # <t:f> carries the reader's date: a reader far from the venue may be on another.
         if now < talk.start - timedelta(seconds=30):
-            return f"**Starts at {discord_ts(talk.start, 't')}** ({discord_ts(talk.start, 'R')})"
+            return f"**Starts {discord_ts(talk.start, 'f')}** ({discord_ts(talk.start, 'R')})"
         if now <= talk.start + timedelta(minutes=1):
             return "**Starting now**"
-        return f"**Started at {discord_ts(talk.start, 't')}** ({discord_ts(talk.start, 'R')})"
+        return f"**Started {discord_ts(talk.start, 'f')}** ({discord_ts(talk.start, 'R')})"
 
     async def send_notice(self, notice: QueuedNotice, *, offline: bool) -> SendResult:
         text = self.notice_text(notice)

@@ -165,6 +165,7 @@ class EngineStats:
     skipped: int = 0
     failed: int = 0
     retried: int = 0
+    dms_closed: int = 0  # a member's privacy setting (50007): not a failure of the bot
     passes: int = 0
     next_due: datetime | None = None
     last_error: str | None = None
@@ -1021,8 +1022,8 @@ class DeliveryEngine:
             self.stats.last_error = result.error
             return True
         elif result.outcome is Outcome.UNDELIVERABLE:
-            # A member's privacy setting, not an error: counted, not shown as "last error".
-            self.stats.failed += 1
+            # A member's privacy setting, not an error: counted apart, never "last error".
+            self.stats.dms_closed += 1
         else:
             self.stats.failed += 1
             self.stats.last_error = result.error

@@ -98,7 +98,8 @@ class Status(commands.Cog):
                 f" · {counts.deliveries_dms_closed} to closed DMs"
                 f" · {counts.queued_waiting} queued\n"
                 f"Since start: {stats.sent} sent ({stats.late} late) · {stats.skipped} skipped"
-                f" · {stats.failed} failed · {stats.retried} retried"
+                f" · {stats.failed} failed · {stats.dms_closed} to closed DMs"
+                f" · {stats.retried} retried"
             ),
             inline=False,
         )

@@ -403,7 +403,10 @@ class TalkCards:
         if self.card_extras is not None:
             for item in await self.card_extras(talk, interaction.user.id):
                 view.add_extra(item)
-        await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+        # In a server only the asker sees it; in a DM (a reminder's "Details") it stays there.
+        await interaction.response.send_message(
+            embed=embed, view=view, ephemeral=interaction.guild_id is not None
+        )
 
     async def send_other_work(self, interaction: discord.Interaction, talk: Talk) -> None:
         """The other entries of the card's speakers and authors, with whom they share."""

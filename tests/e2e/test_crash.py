@@ -176,3 +176,54 @@ async def test_two_processes_on_postgresql_one_killed(
     assert min(got) == 1, "a reminder was lost"
     assert sum(got) == BURST, f"{sum(got) - BURST} duplicates for one kill"
     check_log(log_b, sim.token)
+
+
+async def test_combined_reminder_dms_survive_sigkills(
+    sim: DiscordSimulator, database_url: str, tmp_path: Path
+) -> None:
+    """Each of 1,000 members has two reminders due at 08:50 (Payvand 10 min before 09:00,
+    Keller 40 min before 09:30): one DM each, naming both talks. Three SIGKILLs mid-burst lose
+    none and double none: a DM's nonce is made of its reminders' keys, so the DM re-sent after
+    a takeover is the one Discord already has."""
+    users = [sim.add_user(f"u{i}") for i in range(1000)]
+    await prepare(database_url, users)
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine)() as s, s.begin():
+            await s.execute(
+                insert(Subscription),
+                [
+                    {
+                        "user_id": u.id,
+                        "entry_id": "keynote-alexander-keller",
+                        "minutes_before": 40,
+                        "due_at": DUE,
+                        "state": "active",
+                        "created_at": datetime(2022, 7, 22, tzinfo=UTC),
+                    }
+                    for u in users
+                ],
+            )
+    finally:
+        await engine.dispose()
+    clock = RehearsalClock(DUE - timedelta(seconds=3), speed=1)
+    log = tmp_path / "bot.log"
+    rng = random.Random(11)
+    proc = spawn(sim, database_url, clock.now(), log)
+    try:
+        await sim.wait_until(lambda: sum(counts(users)) > 0, 30, "the burst to start")
+        for _ in range(3):
+            await asyncio.sleep(rng.uniform(0.2, 0.8))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+            proc = spawn(sim, database_url, clock.now(), log)
+        await sim.wait_until(lambda: all(c >= 1 for c in counts(users)), 90, "every reminder")
+        await asyncio.sleep(1.5)  # past the lease: a stale claim would be re-sent by now
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+    assert counts(users) == [1] * len(users), "a DM was lost or doubled"
+    for user in users:
+        [dm] = [m for m in user.dms if m["content"].startswith("⏰")]
+        assert "Brain-inspired" in dm["content"] and "Computer Graphics" in dm["content"]
+    check_log(log, sim.token)

@@ -92,7 +92,7 @@ async def test_sigkill_at_0855_and_restart_at_0910(
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)
     [post] = payvand_posts(sim)
-    assert post["content"].startswith("**Started at <t:") and "Posted late" in post["content"]
+    assert post["content"].startswith("**Started <t:") and "Posted late" in post["content"]
     assert sum(m["content"].startswith("⏰") for m in alice.dms) == 1
     output = log.read_text()
     assert "Traceback" not in output and " ERROR " not in output, output

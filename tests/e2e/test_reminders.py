@@ -77,7 +77,7 @@ async def test_payvand_reminder_arrives_once_at_0850(
     # Short: the time and where to go; the card (abstract, authors) is a button away.
     assert dm["embeds"] == [] and len(dm["content"]) < 400
     labels = [c["label"] for row in dm["components"] for c in row["components"]]
-    assert labels == ["Stop these reminders"]
+    assert labels == ["Details", "Stop this reminder", "Stop all…"]
     # Later passes do not send it again.
     await at(local, clock, edt("08:55"))
     await at(local, clock, edt("09:20"))
@@ -151,7 +151,7 @@ async def test_restart_inside_a_talk_posts_its_announcement_late_once_and_no_sec
         p for p in posts(local.sim) if p["embeds"][0]["title"].startswith("Brain-inspired")
     ]
     assert len(payvand_posts) == 1
-    assert payvand_posts[0]["content"].startswith("**Started at <t:")
+    assert payvand_posts[0]["content"].startswith("**Started <t:")
     assert "Posted late" in payvand_posts[0]["content"]
     assert len(reminder_dms(alice)) == 1
 

@@ -151,7 +151,7 @@ async def test_subscribing_again_after_opening_dms_sends_the_reminder(
     assert_not_looking_every_second(local, clock)
     status = (await organizer(local.sim).slash("status")).text()
     assert "Next due: nothing scheduled" in status
-    assert "Reminders: 0 pending · 1 sent · 0 undeliverable" in status
+    assert "Reminders: 0 pending · 1 sent · 0 not delivered (DMs closed)" in status
 
     # Later passes send nothing more.
     await at(local, clock, edt("08:55"))

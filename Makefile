@@ -16,12 +16,16 @@ run: $(STAMP)
 	$(BIN)/workshop-bot run
 
 # Everything but the slow crash/fault tests; SQLite and PostgreSQL (skipped if none answers).
+# In parallel (pytest-xdist): one worker per CPU, each test handed to whichever is free.
+# TEST_WORKERS=0 runs them in this one process.
+TEST_WORKERS ?= logical
 test: $(STAMP)
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -m "not slow" -n $(TEST_WORKERS) --dist worksteal
 
-# What CI runs: the slow tests too.
-test-all: $(STAMP)
-	$(BIN)/pytest -q
+# What CI runs: the slow tests too, afterwards and one at a time: they kill processes and
+# measure real-time pacing, which other tests running beside them would disturb.
+test-all: test
+	$(BIN)/pytest -q -m slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Iterator
+from concurrent import futures
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.db import migrate
 from bot.db.session import create_engine, create_sessionmaker
+from bot.simulator import SpecValidator
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -35,26 +45,88 @@ async def _postgres_unavailable() -> str | None:
     return _pg_state["why"]
 
 
-async def _create_pg_database() -> str:
-    import asyncpg
+class PostgresDatabases:
+    """Fresh PostgreSQL databases, made a test ahead and dropped behind, off the tests' time.
 
-    name = f"wbtest_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    Creating a database (a copy of template1) and dropping one cost every PostgreSQL test about
+    0.3 s of waiting on the server in its setup and teardown. A thread with its own event loop
+    and admin connection does both while the tests run. Each test still gets a new, empty
+    database that no other test touches, and every database made is dropped by ``close``.
+    """
+
+    def __init__(self, dsn: str, *, ahead: int = 1) -> None:
+        self._dsn = dsn
+        self._ahead = ahead
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="test-postgres-databases", daemon=True
+        )
+        self._thread.start()
+        self._admin_lock = asyncio.Lock()  # one statement at a time on the admin connection
+        self._admin: Any = None
+        self._made: set[str] = set()
+        self._ready: deque[Future[str]] = deque()
+        self._drops: list[Future[None]] = []
+
+    async def take(self) -> str:
+        """The name of a new, empty database for one test (hand it back with ``drop``)."""
+        while len(self._ready) <= self._ahead:
+            self._ready.append(asyncio.run_coroutine_threadsafe(self._create(), self._loop))
+        return await asyncio.wait_for(asyncio.wrap_future(self._ready.popleft()), 60)
+
+    def drop(self, name: str) -> None:
+        """Drop ``name`` in the background (its errors surface in ``close``)."""
+        self._drops.append(asyncio.run_coroutine_threadsafe(self._drop(name), self._loop))
+
+    def close(self) -> None:
+        """Drop every database made (the unused ones too), then stop the thread."""
+        try:
+            pending: list[Future[Any]] = [*self._ready, *self._drops]
+            futures.wait(pending, timeout=120)
+            asyncio.run_coroutine_threadsafe(self._drop_all(), self._loop).result(timeout=120)
+            for dropped in self._drops:
+                dropped.result(timeout=0)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+            self._loop.close()
+
+    async def _execute(self, sql: str) -> None:
+        import asyncpg
+
+        async with self._admin_lock:
+            if self._admin is None:
+                self._admin = await asyncpg.connect(self._dsn, timeout=10)
+            await self._admin.execute(sql)
+
+    async def _create(self) -> str:
+        name = f"wbtest_{uuid.uuid4().hex[:12]}"
+        self._made.add(name)
+        await self._execute(f'CREATE DATABASE "{name}"')
+        return name
+
+    async def _drop(self, name: str) -> None:
+        await self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._made.discard(name)
+
+    async def _drop_all(self) -> None:
+        try:
+            for name in sorted(self._made):
+                await self._drop(name)
+        finally:
+            if self._admin is not None:
+                await self._admin.close()
+                self._admin = None
+
+
+@pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[PostgresDatabases]:
+    """This test process's maker of PostgreSQL databases (one per xdist worker)."""
+    made = PostgresDatabases(PG_ADMIN_DSN)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        yield made
     finally:
-        await conn.close()
-    return name
-
-
-async def _drop_pg_database(name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+        made.close()
 
 
 def _backends() -> list[str]:
@@ -63,7 +135,9 @@ def _backends() -> list[str]:
 
 
 @pytest.fixture(params=_backends())
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_databases: PostgresDatabases
+) -> AsyncIterator[str]:
     """A fresh, empty database URL: SQLite in tmp_path, or a new PostgreSQL database."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
@@ -71,12 +145,12 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     why = await _postgres_unavailable()
     if why:
         pytest.skip(why)
-    name = await _create_pg_database()
+    name = await postgres_databases.take()
     base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     try:
         yield f"{base}/{name}"
     finally:
-        await _drop_pg_database(name)
+        postgres_databases.drop(name)
 
 
 @pytest.fixture
@@ -92,3 +166,51 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return create_sessionmaker(engine)
+
+
+# -- the local Discord's spec checks, once per distinct body ------------------------------------
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain_json(node: Any) -> bool:
+    """True for what ``json.loads`` could have made (no tuples, enums or other look-alikes)."""
+    kind = type(node)
+    if kind is dict:
+        return all(type(k) is str and _plain_json(v) for k, v in node.items())
+    if kind is list:
+        return all(_plain_json(v) for v in node)
+    return kind in _JSON_SCALARS
+
+
+@pytest.fixture(scope="session", autouse=True)
+def spec_verdicts_reused() -> Iterator[None]:
+    """Check an identical body against the same schema once per test process.
+
+    Every bot start syncs the same commands, and checking that list (request and response)
+    against Discord's OpenAPI description took about a third of the end-to-end tests' CPU.
+    A verdict depends only on the schema and the body, so it is kept (for the last 256 bodies)
+    and given again: every request and response is still checked, and a violation still fails.
+    """
+    verdicts: OrderedDict[str, tuple[Draft202012Validator, list[ValidationError]]] = OrderedDict()
+    check = SpecValidator._errors
+
+    def errors(
+        self: SpecValidator, validator: Draft202012Validator, body: Any
+    ) -> Iterator[ValidationError]:
+        if not _plain_json(body):
+            return check(self, validator, body)
+        key = f"{id(validator)}:{json.dumps(body, sort_keys=True)}"
+        seen = verdicts.get(key)
+        if seen is None or seen[0] is not validator:
+            seen = (validator, list(check(self, validator, body)))
+            verdicts[key] = seen
+            if len(verdicts) > 256:
+                verdicts.popitem(last=False)
+        else:
+            verdicts.move_to_end(key)
+        return iter(seen[1])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SpecValidator, "_errors", errors)
+        yield

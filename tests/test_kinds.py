@@ -61,7 +61,8 @@ def test_near_misses_are_suggested_never_taken() -> None:
     assert closest_kind("banquet", HAET_KINDS) is None
     assert closest_kind("po", HAET_KINDS) is None
     assert matching_kinds("", HAET_KINDS) == HAET_KINDS
-    assert matching_kinds("poster", HAET_KINDS) == ["poster_session", "poster"]
+    assert matching_kinds("poster", HAET_KINDS) == ["poster", "poster_session"]
+    assert matching_kinds("session", HAET_KINDS) == ["poster_session"]
     assert matching_kinds("Poster sessions", HAET_KINDS) == ["poster_session"]
     assert matching_kinds("kenote", HAET_KINDS) == ["keynote"]
     assert matching_kinds("zzz", HAET_KINDS) == []

@@ -69,14 +69,23 @@ def did_you_mean(text: str, kinds: Iterable[str]) -> str:
 
 def matching_kinds(text: str, kinds: Iterable[str]) -> list[str]:
     """The kinds an autocomplete offers for ``text``: those whose id or label holds it as typed
-    (any case, singular or plural), then near misses; every kind for empty text."""
+    (any case, singular or plural; the one it names first, then those it starts), else near
+    misses; every kind for empty text."""
     kinds = list(kinds)
     key = kind_key(text)
     if not key:
         return kinds
-    held = [k for k in kinds if key in kind_key(k) or key in kind_key(kind_label(k))]
-    if held:
-        return held
+    rank: dict[str, int] = {}
+    for kind in kinds:
+        keys = (kind_key(kind), kind_key(kind_label(kind)))
+        if key in keys:
+            rank[kind] = 0
+        elif any(k.startswith(key) for k in keys):
+            rank[kind] = 1
+        elif any(key in k for k in keys):
+            rank[kind] = 2
+    if rank:
+        return sorted(rank, key=rank.__getitem__)  # stable: program order within a rank
     near = closest_kind(text, kinds)
     return [near] if near is not None else []
 

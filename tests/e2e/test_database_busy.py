@@ -79,8 +79,8 @@ async def test_commands_that_write_answer_in_time_while_another_writer_holds_sql
     await erin.slash("remind talk", title=KELLER)  # still to come: what her button stops
     await settle(local)
     reminder = next(m for m in erin.dms if m["content"].startswith("⏰"))
-    # The DM's old "Stop these reminders" asks first (a read); the answer is the write.
-    asked = await erin.click(reminder, "Stop these reminders")
+    # The DM's "Stop all…" asks first (a read); the answer is the write.
+    asked = await erin.click(reminder, "Stop all…")
     assert asked.content == "Stop 1 reminder?"
     await schedule(local, olga, "11:00", "Posters up!", channel="announcements")
     form = await olga.slash("announce now", options={"channel": "announcements"})

@@ -234,7 +234,7 @@ async def test_stop_these_reminders_stops_only_the_clickers_own(
     await at(local, clock, edt("08:50"))
     dm = await sim.wait_for_message(dm_of=alice, predicate=lambda m: m["content"].startswith("⏰"))
 
-    pressed = await mallory.click(dm, "Stop these reminders")
+    pressed = await mallory.click(dm, "Stop all…")
     assert pressed.content == "Stop 1 reminder?"  # hers, counted; asked first
     confirmed = await pressed.click("Confirm")
     assert confirmed.content == "Stopped 1 reminder."

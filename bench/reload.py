@@ -20,11 +20,11 @@ from typing import Any
 
 from bot.app import build_services
 from bot.clock import ManualClock
+from bot.delivery.engine import DeliveryEngine
 from bot.program.files import load_program, program_digest, write_program
 from bot.program.model import Program
 from bot.reloading import ProgramReloader
 from bot.settings import Settings
-from bot.timing import DeliveryEngine
 
 from .programs import sqlite_url
 from .restore import NoOutbox

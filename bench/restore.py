@@ -36,10 +36,17 @@ from sqlalchemy import select  # noqa: E402
 from bot.app import build_services  # noqa: E402
 from bot.clock import RehearsalClock  # noqa: E402
 from bot.db.models import Subscription  # noqa: E402
+from bot.delivery.engine import (  # noqa: E402
+    BoardPost,
+    DeliveryEngine,
+    DueReminder,
+    Outcome,
+    QueuedNotice,
+    SendResult,
+)
 from bot.services.announcements import PlannedAnnouncement  # noqa: E402
 from bot.services.schedule import NowView  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.timing import BoardPost, DeliveryEngine, DueReminder, Outcome, QueuedNotice, SendResult  # noqa: E402
 
 from .rss import peak_rss_mb, rss_mb  # noqa: E402
 

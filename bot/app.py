@@ -20,7 +20,9 @@ from bot.client import WorkshopBot
 from bot.clock import Clock, RehearsalClock, SystemClock
 from bot.db import migrate
 from bot.db.session import create_engine, create_sessionmaker
-from bot.delivery import DiscordOutbox, pace_every_request
+from bot.delivery.engine import DeliveryEngine
+from bot.delivery.outbox import DiscordOutbox, pace_every_request
+from bot.delivery.pacer import Pacer
 from bot.logs import configure_logging
 from bot.program.loader import LoadReport
 from bot.reloading import ProgramReloader
@@ -33,7 +35,6 @@ from bot.services.schedule import ScheduleService
 from bot.services.search import SearchService
 from bot.services.status import StatusService
 from bot.settings import Settings
-from bot.timing import DeliveryEngine, Pacer
 from bot.ui.reminders import CardExtras, make_card_extras
 
 log = logging.getLogger(__name__)

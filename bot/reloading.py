@@ -11,13 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.db import migrate
+from bot.delivery.engine import DeliveryEngine
 from bot.program.files import ProgramWarning, load_program
 from bot.program.loader import LoadReport
 from bot.program.loader import load_program as load_into_db
 from bot.services.program import ProgramService
 from bot.services.reminders import ReminderService
 from bot.services.search import SearchService
-from bot.timing import DeliveryEngine
 
 log = logging.getLogger(__name__)
 

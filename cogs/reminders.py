@@ -13,14 +13,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.clock import Clock
-from bot.delivery import CANNOT_DM, DiscordOutbox
+from bot.delivery.engine import DeliveryEngine
+from bot.delivery.outbox import CANNOT_DM, DiscordOutbox
 from bot.errors import UserFacingError
 from bot.services.kinds import did_you_mean, matching_kinds, resolve_kind
 from bot.services.program import ProgramService, Talk
 from bot.services.reminders import DEFAULT_LEAD, MAX_LEAD, Reminder, ReminderService, Standing
 from bot.services.schedule import ScheduleService
 from bot.services.search import SearchService
-from bot.timing import DeliveryEngine
 from bot.ui.cards import quoted
 from bot.ui.format import discord_ts, venue_time
 from bot.ui.reminders import (

@@ -10,6 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.delivery.engine import DeliveryEngine
 from bot.errors import UserFacingError
 from bot.permissions import (
     POST_PERMISSIONS,
@@ -33,7 +34,6 @@ from bot.services.kinds import (
 )
 from bot.services.program import ProgramService
 from bot.services.schedule import ScheduleService
-from bot.timing import DeliveryEngine
 from bot.tree import acknowledge
 from bot.ui.format import discord_ts
 from bot.ui.text import CHOICE_NAME_MAX, trim

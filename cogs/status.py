@@ -12,11 +12,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.clock import Clock
+from bot.delivery.engine import DeliveryEngine
 from bot.permissions import organizer_interaction_check
 from bot.services.guild_config import GuildConfigService
 from bot.services.program import ProgramService
 from bot.services.status import StatusService
-from bot.timing import DeliveryEngine
 from bot.ui.format import discord_ts, human_duration, venue_time
 from bot.ui.text import FIELD_VALUE_MAX, trim
 

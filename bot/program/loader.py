@@ -237,7 +237,7 @@ async def _retime_and_tell(
 
 
 def _notice(key: str, sub: Subscription, now: datetime, about: dict[str, str]) -> dict[str, Any]:
-    # Worded when sent (bot/delivery.py), from the program as it is then.
+    # Worded when sent (bot/delivery/outbox.py), from the program as it is then.
     return {
         "key": key,
         "kind": "notice",

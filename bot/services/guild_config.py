@@ -221,7 +221,7 @@ class GuildConfigService:
 
 
 class NoticeQueue(Protocol):
-    """What scheduling needs from the delivery engine (bot/timing.py's DeliveryEngine)."""
+    """What scheduling needs from the delivery engine (bot/delivery/engine.py's DeliveryEngine)."""
 
     async def queue_notice(
         self,

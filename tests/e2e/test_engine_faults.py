@@ -17,14 +17,10 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
-import bot.timing
+import bot.delivery.engine
 from bot.clock import Clock, ManualClock
 from bot.db.models import Delivery, DMChannel, Subscription
-from bot.local import LocalDiscord
-from bot.services.announcements import PlannedAnnouncement
-from bot.settings import Settings
-from bot.simulator import SimUser
-from bot.timing import (
+from bot.delivery.engine import (
     BoardPost,
     DeliveryEngine,
     DueReminder,
@@ -32,6 +28,10 @@ from bot.timing import (
     QueuedNotice,
     SendResult,
 )
+from bot.local import LocalDiscord
+from bot.services.announcements import PlannedAnnouncement
+from bot.settings import Settings
+from bot.simulator import SimUser
 from tests.conftest import HAET_FILE
 from tests.e2e.conftest import ErrorRecords
 from tests.e2e.helpers import at, edt, settle
@@ -277,7 +277,7 @@ async def test_a_process_whose_clock_runs_ahead_does_not_take_over_a_live_claim(
         def now(cls, tz: Any = None) -> Any:
             return datetime.now(tz) + timedelta(minutes=2)
 
-    monkeypatch.setattr(bot.timing, "datetime", FastClock)
+    monkeypatch.setattr(bot.delivery.engine, "datetime", FastClock)
     other = second_engine(local, clock, lease_seconds=60)
     other._running = True
     await other.process_due()
@@ -303,7 +303,7 @@ async def test_the_process_that_lost_the_race_to_post_does_not_report_a_skip(
     await local.sim.wait_for_message("announcements", timeout=5)
     assert isinstance(clock, ManualClock)
     clock.set(edt("12:00"))
-    with caplog.at_level(logging.WARNING, logger="bot.timing"):
+    with caplog.at_level(logging.WARNING, logger="bot.delivery.engine"):
         await other.process_due()
     assert not [r for r in caplog.records if "keynote-melika-payvand" in r.getMessage()]
     assert isinstance(other._outbox, RecordingOutbox)
@@ -324,7 +324,7 @@ async def test_a_wall_clock_jump_makes_the_engine_look_again(
     try:
         await engine.wait_idle()
         passes = engine.stats.passes
-        with caplog.at_level(logging.WARNING, logger="bot.timing"):
+        with caplog.at_level(logging.WARNING, logger="bot.delivery.engine"):
             offset = 3600.0  # resumed from an hour's suspend, or an NTP step
             await asyncio.sleep(0.3)
             await engine.wait_idle()

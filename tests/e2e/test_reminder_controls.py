@@ -42,7 +42,7 @@ def talk(local: LocalDiscord, entry_id: str) -> Talk:
 async def reminder_dm(
     local: LocalDiscord, user: SimUser, items: list[tuple[Talk, str | None]]
 ) -> dict[str, Any]:
-    """A reminder DM with the controls the delivery engine gives it (bot/delivery.py)."""
+    """A reminder DM with the controls the delivery engine gives it (bot/delivery/outbox.py)."""
     from bot.ui.reminders import reminder_dm_view
 
     assert local.services is not None and local.services.outbox is not None

@@ -22,10 +22,10 @@ from sqlalchemy import insert, select
 
 from bot.clock import Clock, ManualClock, RehearsalClock
 from bot.db.models import BotEvent, Delivery, Subscription
+from bot.delivery.engine import DeliveryEngine
 from bot.local import LocalDiscord
 from bot.settings import Settings
 from bot.simulator import SimUser
-from bot.timing import DeliveryEngine
 from tests.conftest import HAET_FILE
 from tests.e2e.conftest import FAST_LIMITS
 from tests.e2e.helpers import at, edt, settle

@@ -11,7 +11,6 @@ not one per reminder, so restoring 100,000 reminders costs one query.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import enum
 import itertools
 import logging
@@ -29,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.db.models import BotEvent, Delivery, DMChannel, EngineRun, GuildConfig, Subscription
+from bot.delivery.pacer import ENGINE_TRAFFIC
 from bot.services.announcements import AnnouncementTargets, PlannedAnnouncement, plan
 from bot.services.program import ProgramService, Talk
 from bot.services.schedule import NowView, ScheduleService
@@ -38,11 +38,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 JOB_ID = "deliveries"
-
-#: True in the engine's own work: its requests wait behind members' (see Pacer).
-ENGINE_TRAFFIC: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "engine_traffic", default=False
-)
 
 
 class Outcome(enum.Enum):
@@ -80,7 +75,7 @@ class DueReminder:
 
 
 class Outbox(Protocol):
-    """What the engine needs from Discord (bot/delivery.py implements it with discord.py)."""
+    """What the engine needs from Discord (bot/delivery/outbox.py implements it with discord.py)."""
 
     async def send_reminders(
         self, reminders: Sequence[DueReminder], *, offline: bool
@@ -117,45 +112,6 @@ class QueuedNotice:
     user_id: int | None  # a DM to this user, or
     channel_id: int | None  # a post in this channel
     payload: dict[str, Any]
-
-
-class Pacer:
-    """Spaces the bot's REST requests under Discord's global limit, members' requests first.
-
-    A token bucket of ``burst`` tokens refilled at ``rate`` per second, so no one-second
-    window holds more than ``burst + rate`` requests (49 at the default 46/s, under Discord's
-    50). A request made for a member (a command's DM, say) takes a token as soon as there is
-    one; the engine's (``ENGINE_TRAFFIC``) take one only while ``reserve`` more are left. So in
-    a fan-out at the full rate, a member's request goes out at once and the engine slows
-    down by as much, instead of both meeting global 429s (issue 12, item 10).
-    """
-
-    def __init__(self, rate: float, burst: int = 3, reserve: int = 1) -> None:
-        if not 0 <= reserve < burst:
-            raise ValueError("reserve must leave the engine at least one token")
-        self.rate = rate
-        self.interval = 1.0 / rate
-        self.burst = burst
-        self.reserve = reserve
-        self._tokens = float(burst)
-        self._stamp = time.monotonic()
-
-    def _refill(self) -> None:
-        now = time.monotonic()
-        self._tokens = min(float(self.burst), self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
-
-    async def wait(self, *, priority: bool | None = None) -> None:
-        """Until this request may go; ``priority`` defaults to "not the engine's"."""
-        if priority is None:
-            priority = not ENGINE_TRAFFIC.get()
-        need = 1.0 if priority else 1.0 + self.reserve
-        while True:
-            self._refill()
-            if self._tokens >= need - 1e-9:
-                self._tokens -= 1.0
-                return
-            await asyncio.sleep((need - self._tokens) / self.rate)
 
 
 @dataclass

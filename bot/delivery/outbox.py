@@ -24,18 +24,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.db.models import DMChannel
-from bot.services.announcements import AnnouncementTarget, AnnouncementTargets, PlannedAnnouncement
-from bot.services.program import ProgramService, Talk
-from bot.services.schedule import NowView, Phase
-from bot.timing import (
-    ENGINE_TRAFFIC,
+from bot.delivery.engine import (
     BoardPost,
     DueReminder,
     Outcome,
-    Pacer,
     QueuedNotice,
     SendResult,
 )
+from bot.delivery.pacer import ENGINE_TRAFFIC, Pacer
+from bot.services.announcements import AnnouncementTarget, AnnouncementTargets, PlannedAnnouncement
+from bot.services.program import ProgramService, Talk
+from bot.services.schedule import NowView, Phase
 from bot.ui.cards import lines_within, md, talk_embed, talk_line
 from bot.ui.format import discord_ts, venue_time
 from bot.ui.reminders import reminder_dm_view

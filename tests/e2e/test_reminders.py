@@ -266,6 +266,10 @@ async def test_live_board_is_one_pinned_message_edited_in_place(
     [message] = local.sim.messages("reminders")
     assert "The workshop starts" in message["embeds"][0]["description"]
     assert [p["id"] for p in local.sim.pins("reminders")] == [message["id"]]
+    # It promises nothing it cannot keep (commands synced to one server do not exist in DMs,
+    # and /schedule now answers privately, not by DM).
+    footer = message["embeds"][0]["footer"]["text"]
+    assert footer == "Kept up to date as sessions start and end"
 
     await at(local, clock, edt("09:05"))
     [message] = local.sim.messages("reminders")

@@ -191,7 +191,9 @@ class DeliveryEngine:
         self._current: asyncio.Task[object] | None = None
         # Outcomes of sends that happened but could not be written (the database refused):
         # written first thing in the next pass, before anything is claimed, so never re-sent.
-        self._unrecorded: dict[str, tuple[str, SendResult, bool, DueReminder | None]] = {}
+        self._unrecorded: dict[
+            str, tuple[list[tuple[str, str, DueReminder | None]], SendResult, bool]
+        ] = {}
         self._failing = False  # the last pass failed: say so once at ERROR, then in brief
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -530,6 +532,9 @@ class DeliveryEngine:
         snapshot = self._program.snapshot
         now = self._clock.now()
         claimed: list[tuple[DueReminder, str]] = []
+        # One claim time for the whole DM: its claims' leases end together, so a process that
+        # takes them over after a kill takes them all, and re-sends the same DM (same nonce).
+        claimed_at = self._db_now()
         for reminder in group:
             # Worded from the program as it is now (a reload may have moved the talk).
             talk = snapshot.by_id.get(reminder.talk.id, reminder.talk)
@@ -538,7 +543,7 @@ class DeliveryEngine:
                 why = "cancelled" if talk.cancelled else "the talk ended before it could be sent"
                 await self._skip(reminder.key, "reminder", reminder.due_at, reminder, why)
                 continue
-            token = await self._claim(reminder.key, "reminder", reminder.due_at)
+            token = await self._claim(reminder.key, "reminder", reminder.due_at, at=claimed_at)
             if token is None:
                 await self._settle_subscription(reminder)
                 continue
@@ -552,10 +557,7 @@ class DeliveryEngine:
             [(r.key, token) for r, token in claimed],
             self._outbox.send_reminders(reminders, offline=late and self._was_offline(due)),
         )
-        retry = False
-        for reminder, token in claimed:
-            retry |= await self._record(reminder.key, token, result, late, reminder)
-        return retry
+        return await self._record([(r.key, token, r) for r, token in claimed], result, late)
 
     async def _settle_subscription(self, reminder: DueReminder) -> None:
         """A due reminder whose key is taken: if that send is over, the subscription is too.
@@ -603,7 +605,7 @@ class DeliveryEngine:
         result = await self._send(
             [(item.key, token)], self._outbox.send_announcement(item, offline=offline)
         )
-        retry = await self._record(item.key, token, result, late, None)
+        retry = await self._record([(item.key, token, None)], result, late)
         if not retry:
             self._announced.add(item.key)
         return retry
@@ -741,7 +743,7 @@ class DeliveryEngine:
         result = await self._send(
             [(notice.key, token)], self._outbox.send_notice(notice, offline=offline)
         )
-        return await self._record(notice.key, token, result, late, None)
+        return await self._record([(notice.key, token, None)], result, late)
 
     async def queue_notice(
         self,
@@ -853,17 +855,21 @@ class DeliveryEngine:
                 return False
         return True
 
-    async def _claim(self, key: str, kind: str, due_at: datetime) -> str | None:
-        """Take ``key`` for this process (a new row, a retry, or a claim whose lease ran out);
-        the claim's token, or None if someone else has it or it is done."""
+    async def _claim(
+        self, key: str, kind: str, due_at: datetime, *, at: datetime | None = None
+    ) -> str | None:
+        """Take ``key`` for this process (a new row, a retry, or a claim whose lease ran out),
+        as claimed ``at`` (now on the database's clock by default); the claim's token, or
+        None if someone else has it or it is done."""
         token = self._new_token()
+        claimed_at = at or self._db_now()
         if await self._insert_once(
             key=key,
             kind=kind,
             due_at=due_at,
             state="claimed",
             claimed_by=token,
-            claimed_at=self._db_now(),
+            claimed_at=claimed_at,
             attempts=1,
         ):
             return token
@@ -874,7 +880,7 @@ class DeliveryEngine:
                 .values(
                     state="claimed",
                     claimed_by=token,
-                    claimed_at=self._db_now(),
+                    claimed_at=claimed_at,
                     attempts=Delivery.attempts + 1,
                 )
             )
@@ -954,34 +960,38 @@ class DeliveryEngine:
 
     async def _record(
         self,
-        key: str,
-        token: str,
+        claims: Sequence[tuple[str, str, DueReminder | None]],
         result: SendResult,
         late: bool,
-        reminder: DueReminder | None,
     ) -> bool:
-        """Write the outcome; True when the item should be tried again soon."""
+        """Write the outcome of one send for each of its claims, (key, token, reminder), in
+        one transaction; True when it should be tried again soon.
+
+        One transaction: a DM about several reminders is recorded for all of them or none, so
+        a process killed in between never leaves a part of it to be sent again on its own.
+        """
         try:
-            await self._write_outcome(key, token, result, late, reminder)
+            await self._write_outcome(claims, result, late)
         except BaseException:
             # Sent (or refused) but not written: held until the database takes it.
-            self._unrecorded[key] = (token, result, late, reminder)
+            self._unrecorded[claims[0][0]] = (list(claims), result, late)
             raise
-        self._unrecorded.pop(key, None)
+        self._unrecorded.pop(claims[0][0], None)
         if result.outcome in (Outcome.FORBIDDEN, Outcome.GONE) and result.channel_id is not None:
             await self._tell_configurer(result.channel_id, gone=result.outcome is Outcome.GONE)
+        count = len(claims)
         if result.outcome is Outcome.SENT:
-            self.stats.sent += 1
-            self.stats.late += int(late)
+            self.stats.sent += count
+            self.stats.late += count if late else 0
         elif result.outcome is Outcome.RETRY:
-            self.stats.retried += 1
+            self.stats.retried += count
             self.stats.last_error = result.error
             return True
         elif result.outcome is Outcome.UNDELIVERABLE:
             # A member's privacy setting, not an error: counted apart, never "last error".
-            self.stats.dms_closed += 1
+            self.stats.dms_closed += count
         else:
-            self.stats.failed += 1
+            self.stats.failed += count
             self.stats.last_error = result.error
         return False
 
@@ -989,17 +999,15 @@ class DeliveryEngine:
         """Write the outcomes a failed write held back (raises while the database refuses)."""
         if not self._unrecorded:
             return
-        for key, (token, result, late, reminder) in list(self._unrecorded.items()):
-            await self._record(key, token, result, late, reminder)
+        for claims, result, late in list(self._unrecorded.values()):
+            await self._record(claims, result, late)
         self._announced = None  # re-read: a held announcement is final now
 
     async def _write_outcome(
         self,
-        key: str,
-        token: str,
+        claims: Sequence[tuple[str, str, DueReminder | None]],
         result: SendResult,
         late: bool,
-        reminder: DueReminder | None,
     ) -> None:
         state = {
             Outcome.SENT: "sent",
@@ -1010,39 +1018,40 @@ class DeliveryEngine:
             Outcome.RETRY: "retry",
         }[result.outcome]
         async with self._sessions() as s, s.begin():
-            written = await s.execute(
-                update(Delivery)
-                .where(
-                    Delivery.key == key,
-                    Delivery.claimed_by == token,
-                    Delivery.state == "claimed",
+            for key, token, reminder in claims:
+                written = await s.execute(
+                    update(Delivery)
+                    .where(
+                        Delivery.key == key,
+                        Delivery.claimed_by == token,
+                        Delivery.state == "claimed",
+                    )
+                    .values(
+                        state=state,
+                        sent_at=self._db_now() if result.outcome is Outcome.SENT else None,
+                        late=late,
+                        error=result.error,
+                        channel_id=result.channel_id,
+                        message_id=result.message_id,
+                    )
                 )
-                .values(
-                    state=state,
-                    sent_at=self._db_now() if result.outcome is Outcome.SENT else None,
-                    late=late,
-                    error=result.error,
-                    channel_id=result.channel_id,
-                    message_id=result.message_id,
-                )
-            )
-            if not written.rowcount:  # type: ignore[attr-defined]
-                # Our claim was taken over (we were cut off from the database for longer than
-                # the lease): the process holding it now writes the outcome, not us.
-                log.warning(
-                    "the claim on %s passed to another process before its outcome (%s) could "
-                    "be written; leaving that process's record",
-                    key,
-                    result.outcome.value,
-                )
-                return
-            if reminder is not None and result.outcome is not Outcome.RETRY:
-                # Only the reminder this was (a reload may have re-timed it meanwhile: then the
-                # re-timed one is still to be sent).
-                sub_state = _subscription_state(state, result.error, result.outcome)
-                await s.execute(
-                    update(Subscription).where(*_still_due(reminder)).values(state=sub_state)
-                )
+                if not written.rowcount:  # type: ignore[attr-defined]
+                    # Our claim was taken over (we were cut off from the database for longer
+                    # than the lease): the process holding it now writes the outcome, not us.
+                    log.warning(
+                        "the claim on %s passed to another process before its outcome (%s) "
+                        "could be written; leaving that process's record",
+                        key,
+                        result.outcome.value,
+                    )
+                    continue
+                if reminder is not None and result.outcome is not Outcome.RETRY:
+                    # Only the reminder this was (a reload may have re-timed it meanwhile:
+                    # then the re-timed one is still to be sent).
+                    sub_state = _subscription_state(state, result.error, result.outcome)
+                    await s.execute(
+                        update(Subscription).where(*_still_due(reminder)).values(state=sub_state)
+                    )
             if result.outcome is Outcome.FORBIDDEN and result.channel_id is not None:
                 await self._note_once(
                     s,

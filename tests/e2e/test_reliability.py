@@ -174,12 +174,13 @@ async def test_a_run_of_429s_global_and_per_route_mid_burst_loses_nothing(
     users = await subscribers(local, 200)
     await sim.wait_until(lambda: delivered(users) >= 20, BURST_LEAD + 10, "the burst to start")
     global_limit = sim.faults.rate_limit(count=3, retry_after=0.3, global_=True)
-    # Seven in a row on the messages route: one request meets five of them, after which
-    # discord.py gives up on it (HTTP 429) and the engine must try it again, not drop it.
-    route_limit = sim.faults.rate_limit(count=7, retry_after=0.05, route=CHANNEL_MESSAGES)
+    # A run on the messages route long enough that, with four sends in flight sharing it,
+    # some request meets five 429s in a row, after which discord.py gives up on it (HTTP 429)
+    # and the engine must try it again, not drop it.
+    route_limit = sim.faults.rate_limit(count=24, retry_after=0.05, route=CHANNEL_MESSAGES)
 
     await all_delivered_once(local, users, timeout=60)
-    assert global_limit.hits == 3 and route_limit.hits == 7
+    assert global_limit.hits == 3 and route_limit.hits == 24
     assert sim.stats.global_rate_limited == 3
     assert local.services.engine.stats.retried >= 1
     await about_answers(sim.add_user("alice"))

@@ -178,7 +178,6 @@ class Reminders(commands.Cog):
         result = await self.reminders.subscribe(
             interaction.user.id, talk.id, minutes_before, guild_id=interaction.guild_id
         )
-        self.engine.poke()
         lead = "when it starts" if minutes_before == 0 else f"{minutes_before} min before"
         if result.sending_now:
             # Inside the lead already: the reminder is due now, never at a time gone by.
@@ -206,6 +205,8 @@ class Reminders(commands.Cog):
             note = await self._confirm_by_dm(interaction.user.id, first)
             if note is not None:
                 text += "\n\n" + note
+        # After the welcome DM: a reminder due at once must not arrive before it.
+        self.engine.poke()
         return trim(text, 2000)
 
     # -- the buttons -----------------------------------------------------------------------------

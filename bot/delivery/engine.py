@@ -6,6 +6,10 @@ planned from the program and the servers' configuration, and every send is recor
 engine simply looks at the database: whatever came due while the bot was down is sent late
 (if its talk is still on) or skipped, and nothing is sent twice. There is one scheduler job,
 not one per reminder, so restoring 100,000 reminders costs one query.
+
+A claim is a lease on the database's clock, renewed while its send is in flight and looked at
+again when it ends; a send's outcome is written only by the claim that made it; every send
+carries a nonce made from its key. docs/reliability.md says what each of these protects.
 """
 
 from __future__ import annotations

@@ -24,7 +24,6 @@ from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outbox import DiscordOutbox, pace_every_request
 from bot.delivery.pacer import Pacer
 from bot.logs import configure_logging
-from bot.program.loader import LoadReport
 from bot.reloading import ProgramReloader
 from bot.services.announcements import AnnouncementTargets
 from bot.services.events import EventSync
@@ -70,9 +69,6 @@ class Services:
     events: EventSync
     status: StatusService
     started: float = field(default_factory=time.monotonic)
-    # What loading the program file at start-up changed (moved or cancelled entries are told
-    # to their subscribers once the bot can send).
-    startup_changes: LoadReport | None = None
     # Made with the bot (they send through it): see build_bot.
     outbox: DiscordOutbox | None = None
     engine: DeliveryEngine | None = None
@@ -120,9 +116,10 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
         # otherwise all create the tables and insert the program (unique violations).
         async with migrate.startup_lock(engine):
             await migrate.upgrade(engine)
-            startup_changes = None
             if program is not None:
-                startup_changes = await load_into_db(sessions, program, clock.now())
+                # Subscribers of entries the file moved or cancelled are queued their notices
+                # by the load itself; the engine sends them once the bot can.
+                await load_into_db(sessions, program, clock.now())
             await program_service.refresh()
             if program_service.loaded:
                 await reminders.apply_kind_subscriptions()
@@ -150,7 +147,6 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
         guild_config=GuildConfigService(sessions, clock, settings),
         events=EventSync(sessions, clock, program_service),
         status=StatusService(sessions),
-        startup_changes=startup_changes,
     )
 
 

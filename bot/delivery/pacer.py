@@ -27,7 +27,6 @@ class Pacer:
         if not 0 <= reserve < burst:
             raise ValueError("reserve must leave the engine at least one token")
         self.rate = rate
-        self.interval = 1.0 / rate
         self.burst = burst
         self.reserve = reserve
         self._tokens = float(burst)

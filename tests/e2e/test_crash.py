@@ -47,14 +47,21 @@ async def sim(error_log: object) -> AsyncIterator[DiscordSimulator]:  # type: ig
         yield simulator
 
 
-async def prepare(database_url: str, users: list[SimUser]) -> None:
-    """The database as it is the evening before: program loaded, everyone subscribed."""
+async def prepare(
+    database_url: str,
+    users: list[SimUser],
+    subscriptions: tuple[tuple[str, int], ...] = ((PAYVAND, 10),),
+) -> None:
+    """The database as it is the evening before: program loaded, and each of ``users``
+    subscribed to each (entry, minutes before) of ``subscriptions``, all due at 08:50."""
     engine = create_engine(database_url)
+    evening = datetime(2022, 7, 22, tzinfo=UTC)
     try:
         await migrate.upgrade(engine)
         sessions = create_sessionmaker(engine)
-        program = load_program(HAET_FILE)
-        await load_into_db(sessions, program, datetime(2022, 7, 22, tzinfo=UTC))
+        await load_into_db(sessions, load_program(HAET_FILE), evening)
+        if not users:
+            return
         async with sessions() as s, s.begin():
             await s.execute(
                 insert(DMChannel),
@@ -65,13 +72,14 @@ async def prepare(database_url: str, users: list[SimUser]) -> None:
                 [
                     {
                         "user_id": u.id,
-                        "entry_id": PAYVAND,
-                        "minutes_before": 10,
+                        "entry_id": entry_id,
+                        "minutes_before": lead,
                         "due_at": DUE,
                         "state": "active",
-                        "created_at": datetime(2022, 7, 22, tzinfo=UTC),
+                        "created_at": evening,
                     }
                     for u in users
+                    for entry_id, lead in subscriptions
                 ],
             )
     finally:
@@ -186,26 +194,7 @@ async def test_combined_reminder_dms_survive_sigkills(
     none and double none: a DM's nonce is made of its reminders' keys, so the DM re-sent after
     a takeover is the one Discord already has."""
     users = [sim.add_user(f"u{i}") for i in range(1000)]
-    await prepare(database_url, users)
-    engine = create_engine(database_url)
-    try:
-        async with create_sessionmaker(engine)() as s, s.begin():
-            await s.execute(
-                insert(Subscription),
-                [
-                    {
-                        "user_id": u.id,
-                        "entry_id": "keynote-alexander-keller",
-                        "minutes_before": 40,
-                        "due_at": DUE,
-                        "state": "active",
-                        "created_at": datetime(2022, 7, 22, tzinfo=UTC),
-                    }
-                    for u in users
-                ],
-            )
-    finally:
-        await engine.dispose()
+    await prepare(database_url, users, ((PAYVAND, 10), ("keynote-alexander-keller", 40)))
     clock = RehearsalClock(DUE - timedelta(seconds=3), speed=1)
     log = tmp_path / "bot.log"
     rng = random.Random(11)

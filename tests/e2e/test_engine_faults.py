@@ -87,6 +87,27 @@ async def subscribed(local: LocalDiscord, count: int) -> list[SimUser]:
     return users
 
 
+async def claimed_a_moment_ago(
+    local: LocalDiscord, key: str, kind: str, due_at: datetime, **values: Any
+) -> None:
+    """A ``deliveries`` row another process claimed just now (and, say, died holding)."""
+    assert local.services is not None
+    async with local.services.sessions() as s, s.begin():
+        await s.execute(
+            insert(Delivery).values(
+                key=key,
+                kind=kind,
+                due_at=due_at,
+                state="claimed",
+                claimed_by="other:1",
+                claimed_at=datetime.now(UTC),
+                attempts=1,
+                late=False,
+                **values,
+            )
+        )
+
+
 # -- item 1: a claim within its lease is looked at again when the lease ends ----------------------
 
 
@@ -97,21 +118,14 @@ async def test_a_notice_claimed_by_a_process_that_died_is_sent_when_its_lease_en
     the lease. Nothing else is due all morning: the post still goes out, once, when the lease
     ends (the engine looks again then, whatever the kind)."""
     assert local.services is not None and local.services.engine is not None
-    async with local.services.sessions() as s, s.begin():
-        await s.execute(
-            insert(Delivery).values(
-                key="announce:custom:1",
-                kind="notice",
-                due_at=edt("08:29"),
-                state="claimed",
-                claimed_by="dead:1",
-                claimed_at=datetime.now(UTC),
-                attempts=1,
-                late=False,
-                channel_id=local.sim.channel_id("announcements"),
-                payload={"text": "Coffee is in the foyer."},
-            )
-        )
+    await claimed_a_moment_ago(
+        local,
+        "announce:custom:1",
+        "notice",
+        edt("08:29"),
+        channel_id=local.sim.channel_id("announcements"),
+        payload={"text": "Coffee is in the foyer."},
+    )
     local.services.engine.poke()
     await local.sim.wait_for_message("announcements", timeout=5)
     await asyncio.sleep(1.5)  # another lease: a second copy would be posted by now
@@ -126,19 +140,8 @@ async def test_a_reminder_claimed_by_a_process_that_died_is_sent_once_without_po
     [alice] = await subscribed(local, 1)
     async with local.services.sessions() as s:
         sub_id = await s.scalar(select(Subscription.id).where(Subscription.user_id == alice.id))
-    async with local.services.sessions() as s, s.begin():
-        await s.execute(
-            insert(Delivery).values(
-                key=f"reminder:{sub_id}:{edt('08:50').astimezone(UTC):%Y%m%dT%H%M%SZ}",
-                kind="reminder",
-                due_at=edt("08:50"),
-                state="claimed",
-                claimed_by="dead:1",
-                claimed_at=datetime.now(UTC),
-                attempts=1,
-                late=False,
-            )
-        )
+    key = f"reminder:{sub_id}:{edt('08:50').astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    await claimed_a_moment_ago(local, key, "reminder", edt("08:50"))
     passes = local.services.engine.stats.passes
     await at(local, clock, edt("08:50"))
     await local.sim.wait_until(lambda: reminders(alice) == 1, 5, "the reminder")
@@ -254,21 +257,9 @@ async def test_a_process_whose_clock_runs_ahead_does_not_take_over_a_live_claim(
     if not database_url.startswith("postgresql"):
         pytest.skip("one database, several machines: the PostgreSQL deployment")
     assert local.services is not None
-    async with local.services.sessions() as s, s.begin():
-        await s.execute(
-            insert(Delivery).values(
-                key="notice:hello",
-                kind="notice",
-                due_at=edt("08:29"),
-                state="claimed",
-                claimed_by="first:1",
-                claimed_at=datetime.now(UTC),
-                attempts=1,
-                late=False,
-                channel_id=1,
-                payload={"text": "hello"},
-            )
-        )
+    await claimed_a_moment_ago(
+        local, "notice:hello", "notice", edt("08:29"), channel_id=1, payload={"text": "hello"}
+    )
 
     class FastClock(datetime):
         """This machine's wall clock, two minutes fast."""

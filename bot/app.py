@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import logging
 import signal
 import time
@@ -211,6 +212,20 @@ def _install_signal_handlers(stop: asyncio.Event) -> None:
             loop.add_signal_handler(sig, functools.partial(_request_stop, stop, sig))
         except (NotImplementedError, RuntimeError):
             pass
+    try:
+        loop.add_signal_handler(signal.SIGUSR1, _log_tasks)
+    except (NotImplementedError, RuntimeError, AttributeError):
+        pass
+
+
+def _log_tasks() -> None:
+    """``kill -USR1 PID``: log what every task of a bot that seems stuck is waiting on."""
+    out = io.StringIO()
+    tasks = sorted(asyncio.all_tasks(), key=lambda t: t.get_name())
+    for task in tasks:
+        out.write(f"--- {task.get_name()}\n")
+        task.print_stack(limit=12, file=out)
+    log.warning("%d tasks, on SIGUSR1:\n%s", len(tasks), out.getvalue())
 
 
 def _request_stop(stop: asyncio.Event, sig: signal.Signals) -> None:

@@ -24,8 +24,15 @@ from bot.db.session import create_engine, create_sessionmaker
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outbox import DiscordOutbox, pace_every_request
 from bot.delivery.pacer import Pacer
+from bot.errors import ProgramError
 from bot.logs import configure_logging
-from bot.reloading import ProgramReloader
+from bot.reloading import (
+    ProgramFollower,
+    ProgramReloader,
+    WouldCancelMost,
+    current_entry_ids,
+    would_cancel_most,
+)
 from bot.services.announcements import AnnouncementTargets
 from bot.services.events import EventSync
 from bot.services.guild_config import CustomAnnouncements, GuildConfigService
@@ -75,12 +82,15 @@ class Services:
     engine: DeliveryEngine | None = None
     reloader: ProgramReloader | None = None
     custom_announcements: CustomAnnouncements | None = None
+    follower: ProgramFollower | None = None
 
     @property
     def database_backend(self) -> str:
         return self.db.dialect.name
 
     async def close(self) -> None:
+        if self.follower is not None:
+            await self.follower.stop()
         if self.engine is not None:
             await self.engine.stop()
         await self.db.dispose()
@@ -97,7 +107,6 @@ def make_clock(settings: Settings) -> Clock:
 
 async def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     """Connect, migrate, load the program file (idempotently) and read it into memory."""
-    from bot.program.files import load_program
     from bot.program.loader import load_program as load_into_db
 
     clock = clock or make_clock(settings)
@@ -105,18 +114,32 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
     sessions = create_sessionmaker(engine)
     program_service = ProgramService(sessions)
     reminders = ReminderService(sessions, clock, program_service)
+    follower = ProgramFollower(settings, sessions, clock)
+    problem: str | None = None
     try:
         program = None
-        if settings.program_file.exists():
-            program = load_program(settings.program_file)
-        else:
+        try:
+            # In this thread: nothing else runs yet (see the search index below).
+            program = await follower.read(in_thread=False)
+        except ProgramError as exc:
+            if not follower.follows:
+                raise  # a file with an error: the organizer fixes it before the bot starts
+            problem = str(exc)
+            log.warning("program source: %s; serving what the database holds", exc)
+        if program is None and problem is None:
             log.warning(
-                "program file %s not found; serving what the database holds", settings.program_file
+                "program %s not found; serving what the database holds", settings.program_file
             )
         # One process at a time: N processes started at once on a fresh database would
         # otherwise all create the tables and insert the program (unique violations).
         async with migrate.startup_lock(engine):
             await migrate.upgrade(engine)
+            if program is not None and follower.follows:
+                try:
+                    would_cancel_most(await current_entry_ids(sessions), program)
+                except WouldCancelMost as exc:
+                    problem, program = str(exc), None
+                    log.warning("program source: %s", exc)
             if program is not None:
                 # Subscribers of entries the file moved or cancelled are queued their notices
                 # by the load itself; the engine sends them once the bot can.
@@ -124,6 +147,10 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
             await program_service.refresh()
             if program_service.loaded:
                 await reminders.apply_kind_subscriptions()
+        if problem is not None:
+            if follower.fetcher is not None:
+                follower.fetcher.forget()
+            await follower.problem(problem)
     except BaseException:
         await engine.dispose()
         raise
@@ -148,6 +175,7 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
         guild_config=GuildConfigService(sessions, clock, settings),
         events=EventSync(sessions, clock, program_service),
         status=StatusService(sessions),
+        follower=follower,
     )
 
 
@@ -201,6 +229,9 @@ def build_bot(
         services.search,
         services.engine,
     )
+    if services.follower is not None:
+        services.follower.reloader = services.reloader
+        services.follower.engine = services.engine
     bot.on_close(services.close)
     return bot
 

@@ -259,7 +259,7 @@ async def _load(args: argparse.Namespace) -> int:
     from bot.settings import Settings
 
     settings = Settings()
-    program = load_program(args.file or settings.program_file)
+    program = load_program(args.file or settings.program_path)
     engine = create_engine(settings.database_url)
     try:
         # The same lock as a bot starting on this database: one load or start-up at a time.

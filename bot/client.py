@@ -64,6 +64,9 @@ class WorkshopBot(commands.Bot):
         if self.services.engine is not None:
             # Timers are rebuilt from the database on every start.
             await self.services.engine.start()
+        if self.services.follower is not None and self.services.settings.gateway:
+            # A program URL is fetched again every few minutes (by the gateway process only).
+            self.services.follower.start()
         # A program file edited while the bot was down: loading it at start queued the same
         # notices as /program reload (in the load's transaction); the engine sends them.
         if self._freeze_gc:

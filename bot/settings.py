@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,7 +25,12 @@ class Settings(BaseSettings):
 
     discord_token: SecretStr | None = Field(default=None, description="the bot user's token")
     database_url: str = Field(default=DEFAULT_DATABASE_URL)
-    program_file: Path = Field(default=DEFAULT_PROGRAM)
+    # The program: a program file, or a schedule the importers read (frab or pretalx JSON,
+    # schedule2, iCalendar), as a path or an http(s) URL. A URL is followed: fetched at start
+    # and every PROGRAM_REFRESH_SECONDS, and a change is applied as /program reload does.
+    program_file: str = Field(default=str(DEFAULT_PROGRAM))
+    program_format: Literal["auto", "program", "frab", "pretalx", "schedule2", "ics"] = "auto"
+    program_refresh_seconds: float = Field(default=300.0, ge=1, le=86_400)
     dev_guild_id: int | None = Field(default=None, description="sync commands here at startup")
 
     discord_api_base: str = Field(default="https://discord.com/api/v10")
@@ -54,6 +60,20 @@ class Settings(BaseSettings):
     announce_breaks: bool = False
     announce_lead_minutes: int = Field(default=0, ge=0, le=120)
     mention_role_id: int | None = None
+
+    @field_validator("program_file", mode="before")
+    @classmethod
+    def _as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, Path) else value
+
+    @property
+    def program_is_url(self) -> bool:
+        return self.program_file.startswith(("http://", "https://"))
+
+    @property
+    def program_path(self) -> Path:
+        """The program file's path (for a URL source, there is none: check program_is_url)."""
+        return Path(self.program_file)
 
     @field_validator("simulate_start")
     @classmethod

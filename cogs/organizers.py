@@ -11,11 +11,11 @@ from discord.ext import commands
 from bot.errors import ProgramError, UserFacingError
 from bot.permissions import organizer_interaction_check
 from bot.program.model import kind_label
-from bot.reloading import ProgramReloader
+from bot.reloading import ProgramFollower
+from bot.services.events import EventSync
 from bot.services.guild_config import GuildConfigService
 from bot.services.kinds import KindCheck, KindDrift, kinds_of
 from bot.services.program import ProgramService
-from bot.settings import Settings
 from bot.ui.text import trim
 
 if TYPE_CHECKING:
@@ -32,14 +32,14 @@ class Organizers(commands.Cog):
 
     def __init__(
         self,
-        reloader: ProgramReloader,
-        settings: Settings,
+        follower: ProgramFollower,
+        event_sync: EventSync,
         guild_config: GuildConfigService,
         program: ProgramService,
         kind_check: KindCheck,
     ) -> None:
-        self.reloader = reloader
-        self.settings = settings
+        self.follower = follower
+        self.event_sync = event_sync
         self.guild_config = guild_config
         self.program_service = program
         self.kind_check = kind_check
@@ -47,23 +47,38 @@ class Organizers(commands.Cog):
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await organizer_interaction_check(interaction, self.guild_config)
 
-    @program.command(name="reload", description="Load the program file again and apply changes")
-    async def reload(self, interaction: discord.Interaction) -> None:
+    @program.command(
+        name="reload", description="Read the program source again now and apply its changes"
+    )
+    @app_commands.describe(
+        force="Apply it even if it would cancel most of the program (a URL source is checked)"
+    )
+    async def reload(self, interaction: discord.Interaction, force: bool = False) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         before = self._kinds()
         try:
-            report = await self.reloader.reload(self.settings.program_file)
+            report = await self.follower.check(force=force)
         except ProgramError as exc:
             raise UserFacingError(
-                trim(f"The program file has an error, nothing changed: {exc}", 1900)
+                trim(f"The program source has a problem, nothing changed: {exc}", 1900)
             ) from None
+        if report is None:
+            await interaction.followup.send(
+                "The program source has not changed since it was last read: nothing to do.",
+                ephemeral=True,
+            )
+            return
         lines = [f"Program reloaded: {report.summary()}."]
         if report.moved or report.cancelled:
             lines.append("Subscribers of moved or cancelled entries are being told by DM.")
-        lines.append("Discord events follow the change after `/setup events sync`.")
+        if report.changed and await self.events_synced(interaction.guild_id):
+            lines.append("This server's Discord events are being brought up to date.")
         drift = await self.kind_check.after_reload(before, self._kinds(), interaction.guild_id)
         lines.extend(kind_warnings(drift))
         await interaction.followup.send(trim("\n".join(lines), 2000), ephemeral=True)
+
+    async def events_synced(self, guild_id: int | None) -> bool:
+        return guild_id is not None and await self.event_sync.count(guild_id) > 0
 
     def _kinds(self) -> dict[str, int]:
         """The loaded program's kinds and their entries (none before a program is loaded)."""
@@ -102,6 +117,6 @@ def kind_warnings(drift: KindDrift) -> list[str]:
 
 async def setup(bot: WorkshopBot) -> None:
     s = bot.services
-    assert s.reloader is not None
+    assert s.follower is not None
     kind_check = KindCheck(s.sessions, s.guild_config)
-    await bot.add_cog(Organizers(s.reloader, s.settings, s.guild_config, s.program, kind_check))
+    await bot.add_cog(Organizers(s.follower, s.events, s.guild_config, s.program, kind_check))

@@ -20,7 +20,9 @@ from bot.permissions import (
     require_can_post,
     require_pingable,
 )
+from bot.program.loader import LoadReport
 from bot.program.model import KIND_PATTERN, kind_label
+from bot.reloading import ProgramReloader
 from bot.services.announcements import NEVER_ANNOUNCED
 from bot.services.events import EventGone, EventSpec, EventSync, ListedEvent
 from bot.services.guild_config import MAX_LEAD, GuildConfigService, ServerConfig
@@ -132,8 +134,10 @@ class Setup(commands.Cog):
         program: ProgramService,
         schedule: ScheduleService,
         engine: DeliveryEngine,
+        reloader: ProgramReloader | None = None,
     ) -> None:
         self.bot = bot
+        self.reloader = reloader
         self.guild_config = guild_config
         self.event_sync = event_sync
         self.program = program
@@ -142,6 +146,29 @@ class Setup(commands.Cog):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await organizer_interaction_check(interaction, self.guild_config)
+
+    async def cog_load(self) -> None:
+        if self.reloader is not None:
+            self.reloader.after_apply.append(self.follow_program)
+
+    async def cog_unload(self) -> None:
+        if self.reloader is not None and self.follow_program in self.reloader.after_apply:
+            self.reloader.after_apply.remove(self.follow_program)
+
+    async def follow_program(self, _report: LoadReport) -> None:
+        """After a program change (a reload, the followed source): the Discord events of each
+        server that has them follow it, with no `/setup events sync` needed."""
+        for guild in list(self.bot.guilds):
+            if not await self.event_sync.count(guild.id):
+                continue
+            config = await self.guild_config.get(guild.id)
+            api = DiscordEventsApi(self.bot.http, guild.id)
+            try:
+                report = await self.event_sync.sync(guild.id, config.event_kinds, api)
+            except discord.HTTPException as exc:
+                log.warning("could not update the Discord events of %s: %s", guild.id, exc)
+                continue
+            log.info("Discord events of %s follow the program: %s", guild.id, report.summary())
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -254,6 +281,28 @@ class Setup(commands.Cog):
             )
         await interaction.followup.send(text, ephemeral=True)
 
+    @config.command(
+        name="changes", description="A channel that gets a short post per program change"
+    )
+    @app_commands.describe(channel="The channel (leave out to post changes nowhere)")
+    async def changes(
+        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
+    ) -> None:
+        assert interaction.guild is not None
+        if channel is not None:
+            require_can_post(channel)
+        await acknowledge(interaction)
+        await self.guild_config.set_changes_channel(
+            interaction.guild.id, channel.id if channel else None, by=interaction.user.id
+        )
+        text = (
+            f"OK: each change of the program (moved, cancelled, new) gets a short post in "
+            f"{channel.mention}, from the next change on."
+            if channel
+            else "OK: program changes are posted nowhere (subscribers are still told by DM)."
+        )
+        await interaction.followup.send(text, ephemeral=True)
+
     @config.command(name="organizer-role", description="Members with this role are organizers")
     @app_commands.describe(role="The role (leave out: only members with Manage Server)")
     async def organizer_role(
@@ -344,6 +393,7 @@ class Setup(commands.Cog):
         lines.append(f"• when: {lead} · breaks: {'yes' if config.announce_breaks else 'no'}")
         lines.append(f"• ping: {_role(config.mention_role_id, 'nobody')}")
         lines.append(f"**Board channel**: {_channel(guild, config.board_channel_id)}")
+        lines.append(f"**Program changes channel**: {_channel(guild, config.changes_channel_id)}")
         lines.append(
             "**Organizer role**: "
             + _role(config.organizer_role_id, "not set (members with Manage Server only)")
@@ -352,7 +402,7 @@ class Setup(commands.Cog):
         default_note = " (the default)" if config.event_kinds_default else ""
         lines.append(
             f"**Discord events** for: {kinds}{default_note} · {synced} synced "
-            "(`/setup events sync` brings them up to date)"
+            "(they follow program changes; `/setup events sync` makes them)"
         )
         if config.updated_at is not None and config.configured_by is not None:
             lines.append(
@@ -450,4 +500,6 @@ class Setup(commands.Cog):
 async def setup(bot: WorkshopBot) -> None:
     s = bot.services
     assert s.engine is not None
-    await bot.add_cog(Setup(bot, s.guild_config, s.events, s.program, s.schedule, s.engine))
+    await bot.add_cog(
+        Setup(bot, s.guild_config, s.events, s.program, s.schedule, s.engine, s.reloader)
+    )

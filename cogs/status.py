@@ -14,6 +14,8 @@ from discord.ext import commands
 from bot.clock import Clock
 from bot.delivery.engine import DeliveryEngine
 from bot.permissions import organizer_interaction_check
+from bot.program.source import SourceState, shown
+from bot.reloading import ProgramFollower
 from bot.services.guild_config import GuildConfigService
 from bot.services.program import ProgramService
 from bot.services.status import StatusService
@@ -35,6 +37,7 @@ class Status(commands.Cog):
         clock: Clock,
         database_backend: str,
         started: float,
+        follower: ProgramFollower | None = None,
     ) -> None:
         self.bot = bot
         self.status_service = status
@@ -44,6 +47,7 @@ class Status(commands.Cog):
         self.clock = clock
         self.database_backend = database_backend
         self.started = started
+        self.follower = follower
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await organizer_interaction_check(interaction, self.guild_config)
@@ -81,6 +85,8 @@ class Status(commands.Cog):
             ),
             inline=False,
         )
+        if self.follower is not None:
+            program += "\n" + source_line(self.follower.state)
         embed.add_field(name="Program", value=trim(program, FIELD_VALUE_MAX), inline=False)
 
         next_due = (
@@ -123,6 +129,24 @@ class Status(commands.Cog):
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
 
+def source_line(state: SourceState) -> str:
+    """Where the program comes from, and whether the last look at it went well."""
+    where = shown(state.location)
+    if not state.is_url:
+        text = f"Source: file `{trim(where, 200)}` (`/program reload` reads it again)"
+    else:
+        every = f"{state.refresh_seconds / 60:g} min"
+        text = f"Source: <{trim(where, 300)}>, checked every {every}"
+        if state.checked_at is not None:
+            text += f", last {discord_ts(state.checked_at, 'R')}"
+        if state.changed_at is not None:
+            text += f"; last change applied {discord_ts(state.changed_at, 'R')}"
+    if state.problem is not None:
+        since = discord_ts(state.problem_since, "R") if state.problem_since else "now"
+        text += f"\n⚠️ Kept the last good program (since {since}): {state.problem}"
+    return text
+
+
 async def setup(bot: WorkshopBot) -> None:
     s = bot.services
     assert s.engine is not None
@@ -136,5 +160,6 @@ async def setup(bot: WorkshopBot) -> None:
             s.clock,
             s.database_backend,
             s.started,
+            s.follower,
         )
     )

@@ -113,6 +113,8 @@ class GuildConfig(Base):
     announce_breaks: Mapped[bool] = mapped_column(Boolean, default=False)
     lead_minutes: Mapped[int] = mapped_column(Integer, default=0)
     event_kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # One short post per program change ("moved: …", "cancelled: …", "new: …") goes here.
+    changes_channel_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     configured_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

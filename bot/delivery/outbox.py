@@ -14,7 +14,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
@@ -360,6 +360,8 @@ class DiscordOutbox:
         payload = notice.payload
         about = payload.get("about")
         snapshot = self._program.snapshot
+        if about == "changes":
+            return self.changes_text(payload.get("items") or [])
         talk = snapshot.by_id.get(str(payload.get("entry_id", "")))
         if about not in ("moved", "cancelled") or talk is None:
             return str(payload.get("text", ""))
@@ -382,6 +384,34 @@ class DiscordOutbox:
         elif reminder == "again_now":
             text += " You had your reminder already; a new one follows now."
         return text
+
+    def changes_text(self, items: list[dict[str, str]]) -> str:
+        """A schedule-changes channel's post: one line per change, in every reader's own time
+        (and the venue's), worded from the program as it is when sent."""
+        snapshot = self._program.snapshot
+        zone = snapshot.workshop.zone
+        lines = []
+        for item in items:
+            talk = snapshot.by_id.get(str(item.get("entry_id", "")))
+            if talk is None:
+                continue
+            title = f"**{md(trim(talk.title, TITLE_IN_TEXT))}**"
+            start = (
+                f"{discord_ts(talk.start, 'F')} ({venue_time(talk.start, zone, with_date=True)})"
+            )
+            change = item.get("change")
+            if change == "moved":
+                was = datetime.fromisoformat(str(item.get("was")))
+                lines.append(
+                    f"🕑 Moved: {title} now starts {start}; it was {discord_ts(was, 'f')}."
+                )
+            elif change == "cancelled":
+                lines.append(f"❌ Cancelled: {title} (was {discord_ts(talk.start, 'f')}).")
+            elif change == "new":
+                lines.append(f"🆕 New: {title}, {start}.")
+        if not lines:
+            return "The program changed (the entries concerned are gone from it since)."
+        return trim("\n".join(lines), 2000)
 
     async def update_board(
         self, channel_id: int, message_id: int | None, view: NowView, *, pin: bool

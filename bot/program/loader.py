@@ -23,7 +23,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.models import Delivery, ProgramEntry, ProgramInfo, Subscription
+from bot.db.models import Delivery, GuildConfig, ProgramEntry, ProgramInfo, Subscription
 from bot.program.files import program_digest
 from bot.program.model import Entry, Program
 
@@ -47,6 +47,10 @@ class LoadReport:
     cancelled: list[str] = field(default_factory=list)
     unchanged: int = 0
     told: int = 0  # subscribers queued a notice about a moved or cancelled entry
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.cancelled)
 
     def summary(self) -> str:
         text = (
@@ -170,7 +174,12 @@ async def load_program(
         for batch in _same_keys(updates):
             await s.execute(update(ProgramEntry), batch)
 
-        notices = await _retime_and_tell(s, report, now)
+        # Each load's notices are its own: a move undone and made again, or a second
+        # cancellation after subscribing again, is told again (a key reused from an earlier
+        # load would not be).
+        load = uuid.uuid4().hex[:10]
+        notices = await _retime_and_tell(s, report, now, load)
+        notices += await _change_posts(s, report, now, load)
         if notices:
             await s.execute(_insert_new_deliveries(s), notices)
         report.told = len(notices)
@@ -179,7 +188,7 @@ async def load_program(
 
 
 async def _retime_and_tell(
-    s: AsyncSession, report: LoadReport, now: datetime
+    s: AsyncSession, report: LoadReport, now: datetime, load: str
 ) -> list[dict[str, Any]]:
     """Re-time the reminders of moved entries, stop those of cancelled ones, and return one
     notice per subscriber to queue (in the caller's transaction).
@@ -188,9 +197,6 @@ async def _retime_and_tell(
     time (a new revision, so a new send): "your reminder moves with it" stays true.
     """
     notices: list[dict[str, Any]] = []
-    # Each load's notices are its own: a move undone and made again, or a second cancellation
-    # after subscribing again, is told again (a key reused from an earlier load would not be).
-    load = uuid.uuid4().hex[:10]
     for move in report.moved:
         subs = await s.scalars(
             select(Subscription).where(
@@ -234,6 +240,49 @@ async def _retime_and_tell(
             if sub.state == "active":
                 sub.state = "cancelled"
     return notices
+
+
+#: Up to this many changes in one load get a post each in a changes channel; more are grouped,
+#: this many to a post (a program replaced wholesale is not a thousand posts).
+POST_EACH_UPTO = 10
+PER_GROUPED_POST = 20
+
+
+async def _change_posts(
+    s: AsyncSession, report: LoadReport, now: datetime, load: str
+) -> list[dict[str, Any]]:
+    """The posts of each server's schedule-changes channel about this load, to queue in its
+    transaction: "moved", "cancelled" and "new", worded when sent."""
+    found = await s.scalars(
+        select(GuildConfig.changes_channel_id).where(GuildConfig.changes_channel_id.is_not(None))
+    )
+    channels = sorted({c for c in found if c is not None})
+    if not channels:
+        return []
+    items: list[dict[str, str]] = [
+        {"change": "moved", "entry_id": m.entry_id, "was": m.old_start.astimezone(UTC).isoformat()}
+        for m in report.moved
+    ]
+    items += [{"change": "cancelled", "entry_id": e} for e in report.cancelled]
+    items += [{"change": "new", "entry_id": e} for e in report.added]
+    if not items:
+        return []
+    size = 1 if len(items) <= POST_EACH_UPTO else PER_GROUPED_POST
+    groups = [items[i : i + size] for i in range(0, len(items), size)]
+    return [
+        {
+            "key": f"notice:changes:{channel_id}:{load}:{n}",
+            "kind": "notice",
+            "due_at": now,
+            "state": "pending",
+            "attempts": 0,
+            "late": False,
+            "channel_id": channel_id,
+            "payload": {"about": "changes", "items": group},
+        }
+        for channel_id in channels
+        for n, group in enumerate(groups)
+    ]
 
 
 def _notice(key: str, sub: Subscription, now: datetime, about: dict[str, str]) -> dict[str, Any]:

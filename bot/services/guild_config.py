@@ -42,6 +42,7 @@ class ServerConfig:
     event_kinds_default: bool = True
     configured_by: int | None = None
     updated_at: datetime | None = None  # None: never configured
+    changes_channel_id: int | None = None  # one short post per program change
 
     def channel_for(self, kind: str) -> int | None:
         return self.kind_channels.get(kind, self.default_channel_id)
@@ -62,6 +63,7 @@ def _view(row: GuildConfig) -> ServerConfig:
         event_kinds_default=not kinds,
         configured_by=row.configured_by,
         updated_at=row.updated_at,
+        changes_channel_id=row.changes_channel_id,
     )
 
 
@@ -166,6 +168,16 @@ class GuildConfigService:
             if row.board_channel_id != channel_id:
                 row.board_message_id = None  # the old board message lives in the old channel
             row.board_channel_id = channel_id
+
+        return await self._update(guild_id, by, change)
+
+    async def set_changes_channel(
+        self, guild_id: int, channel_id: int | None, *, by: int
+    ) -> ServerConfig:
+        """Post each program change in ``channel_id`` (None: stop)."""
+
+        def change(row: GuildConfig) -> None:
+            row.changes_channel_id = channel_id
 
         return await self._update(guild_id, by, change)
 

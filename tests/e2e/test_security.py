@@ -59,6 +59,7 @@ def bot_posts(local: LocalDiscord, channel: str) -> list[dict[str, Any]]:
 ORGANIZER_CALLS: list[tuple[str, dict[str, Any]]] = [
     ("setup channel", {"kind": "default", "options": {"channel": "announcements"}}),
     ("setup board", {"options": {"channel": "reminders"}}),
+    ("setup changes", {"options": {"channel": "reminders"}}),
     ("setup organizer-role", {"role": "mallory permissions"}),
     ("setup mention-role", {"role": "Organizer"}),
     ("setup breaks", {"announce": True}),

@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("import", help="turn a published schedule into a program file")
-    p.add_argument("format", choices=["virtual-site", "frab", "schedule2", "ics"])
+    p.add_argument("format", choices=["virtual-site", "frab", "schedule2", "ics", "workshop-site"])
     p.add_argument("source", type=Path, help="the schedule file (use - for standard input)")
     p.add_argument("-o", "--output", type=Path, required=True, help="program file to write")
     p.add_argument("--date", type=_date, help="the workshop day, YYYY-MM-DD")
@@ -104,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TYPE=KIND",
         help="give events of this source type (e.g. 'Doppelter Slot') this kind (e.g. talk)",
     )
+
+    _add_enrich_parser(sub)
 
     p = sub.add_parser("validate", help="check a program file")
     p.add_argument("file", type=Path)
@@ -144,6 +146,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _import(args)
     if args.command == "validate":
         return _validate(args)
+    if args.command == "enrich":
+        return _enrich(args)
     if args.command == "db":
         return asyncio.run(_db(args))
     if args.command == "load":
@@ -217,6 +221,82 @@ def _read_source(path: Path, source: str) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise ProgramError(f"not UTF-8 text (byte {exc.start})", source=source, line=line) from None
+
+
+_ENRICH_FORMATS = ("virtual-site", "frab", "schedule2", "ics", "workshop-site")
+
+
+def _source_spec(text: str) -> tuple[str, Path]:
+    fmt, sep, path = text.partition(":")
+    if not sep or not path or fmt not in _ENRICH_FORMATS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not FORMAT:PATH with FORMAT one of {', '.join(_ENRICH_FORMATS)}"
+        )
+    return fmt, Path(path)
+
+
+def _add_enrich_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "enrich",
+        help="add what a second source has (links, abstracts, people's details) to a program",
+        description="Match the program's entries by title with each source's and add what the "
+        "program lacks; titles, people and times stay the program's.",
+    )
+    p.add_argument("program", type=Path, help="the program file (the program of record)")
+    p.add_argument(
+        "--from",
+        dest="sources",
+        type=_source_spec,
+        action="append",
+        required=True,
+        metavar="FORMAT:PATH",
+        help="a source, e.g. workshop-site:site/accepter_papers.md (repeat for several)",
+    )
+    p.add_argument("-o", "--output", type=Path, required=True, help="program file to write")
+    p.add_argument(
+        "--date", type=_date, help="the day the sources' times are on (default: the program's)"
+    )
+    p.add_argument("--tz", help="IANA zone of the sources' times (default: the program's)")
+
+
+def _enrich(args: argparse.Namespace) -> int:
+    from bot.program.enrich import EnrichReport, Lines, enrich, unmatched_program_entries
+    from bot.program.files import load_program, write_program
+    from bot.program.importers import ImportOptions, get_importer
+
+    output: Path = args.output
+    if output.is_dir():
+        raise ProgramError("is a folder; give the program file to write", source=str(output))
+    if not output.parent.is_dir():
+        raise ProgramError(
+            f"the folder {output.parent} does not exist (create it first)", source=str(output)
+        )
+    program = load_program(args.program)
+    program_text = args.program.read_text(encoding="utf-8")
+    options = ImportOptions(
+        date=args.date or program.workshop.date,
+        tz=args.tz or program.workshop.timezone,
+        name=program.workshop.name,
+        acronym=program.workshop.acronym,
+    )
+    enriched, matched, reports = program, set(), []
+    for fmt, path in args.sources:
+        text = _read_source(path, str(path))
+        report = EnrichReport(str(path))
+        source = get_importer(fmt)(text, str(path), options, report)
+        enriched, found = enrich(enriched, source, report, Lines(text))
+        matched |= found
+        reports.append(report)
+    reports.append(unmatched_program_entries(program, matched, str(args.program), program_text))
+    try:
+        write_program(enriched, output)
+    except OSError as exc:
+        raise ProgramError(f"cannot write: {exc.strerror or exc}", source=str(output)) from None
+    print(f"wrote {output}: {len(enriched.entries)} entries of {enriched.workshop.name}")
+    for report in reports:
+        for line in report.render():
+            print(line)
+    return 0
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -12,9 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import ProgramError
+from bot.program.enrich import EnrichReport, enrich
 from bot.program.files import dump_program, load_program
+from bot.program.importers import ImportOptions
 from bot.program.importers.report import ImportReport
 from bot.program.importers.virtual_site import HAET_OPTIONS, haet_options, parse
+from bot.program.importers.workshop_site import parse as parse_site
 from bot.program.model import ID_PATTERN, Program
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,8 +63,13 @@ def _error(text: str, options=HAET_OPTIONS) -> ProgramError:
 # --- the shipped program -------------------------------------------------------------------
 
 
-def test_shipped_file_is_the_import_of_the_seed() -> None:
+def test_shipped_file_is_the_import_of_the_seed_enriched_by_the_website() -> None:
     program = _haet()
+    site = ROOT / "tests" / "fixtures" / "corpora" / "haet2022-site"
+    for page in ("accepter_papers.md", "speakers.md"):
+        text = (site / page).read_text(encoding="utf-8")
+        source = parse_site(text, page, ImportOptions(date=date(2022, 7, 23), tz="UTC"))
+        program, _ = enrich(program, source, EnrichReport(page))
     assert DATA_PATH.read_bytes().decode("utf-8") == dump_program(program)
     assert load_program(DATA_PATH) == program
 

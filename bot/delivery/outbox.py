@@ -40,6 +40,9 @@ from bot.ui.format import discord_ts, venue_time
 from bot.ui.reminders import reminder_dm_view
 from bot.ui.text import CONTENT_MAX, trim
 
+#: What a reminder DM's lines may take: the rest of a message is for "(Sent late…)".
+DM_BUDGET = CONTENT_MAX - 100
+
 if TYPE_CHECKING:
     from bot.client import WorkshopBot
 
@@ -275,23 +278,35 @@ class DiscordOutbox:
             return lines
         starts = {t.start for t in talks}
         if len(starts) == 1:
-            lines = [f"⏰ These {len(talks)} {when(talks[0], plural=True)}:"]
-            for talk in talks:
-                where = self.where_to_go(talk)
-                lines.append(
-                    f"• **{md(trim(talk.title, TITLE_IN_TEXT // 2))}**"
-                    + (f" · {where}" if where else "")
-                )
+            head = f"⏰ These {len(talks)} {when(talks[0], plural=True)}:"
+            for with_links in (True, False):
+                lines = [head]
+                for talk in talks:
+                    where = self.where_to_go(talk, links=with_links)
+                    lines.append(
+                        f"• **{md(trim(talk.title, TITLE_IN_TEXT // 2))}**"
+                        + (f" · {where}" if where else "")
+                    )
+                # Twelve posters with their links overflow a message: rather every title
+                # (their cards, one button each, have the links) than half of them.
+                if len("\n".join(lines)) <= DM_BUDGET:
+                    break
+                if any(talk.links for talk in talks):
+                    head = (
+                        f"⏰ These {len(talks)} {when(talks[0], plural=True)} "
+                        "(links on each card, buttons below):"
+                    )
             return lines
         lines = [f"⏰ {len(talks)} talks you asked me to remind you of:"]
         for talk in talks:
             lines.append(f"• **{md(trim(talk.title, TITLE_IN_TEXT // 2))}** {when(talk)}")
         return lines
 
-    def where_to_go(self, talk: Talk) -> str:
+    def where_to_go(self, talk: Talk, *, links: bool = True) -> str:
         """Room, and the talk's own links (poster, video, stream), as one short line."""
         parts = [f"📍 {md(trim(talk.room, 100))}"] if talk.room else []
-        parts += [f"[{md(trim(title, 40))}](<{url}>)" for title, url in talk.links[:4]]
+        if links:
+            parts += [f"[{md(trim(title, 40))}](<{url}>)" for title, url in talk.links[:4]]
         return " · ".join(parts)
 
     async def send_announcement(self, item: PlannedAnnouncement, *, offline: bool) -> SendResult:

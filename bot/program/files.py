@@ -17,6 +17,7 @@ from bot.errors import ProgramError
 from bot.program.model import (
     KNOWN_KINDS,
     Entry,
+    Person,
     Program,
     ProgramConsistencyError,
     control_character_problem,
@@ -51,7 +52,17 @@ def program_to_data(program: Program) -> dict[str, Any]:
         workshop["organizers"] = [
             {k: v for k, v in p.model_dump().items() if v is not None} for p in ws.organizers
         ]
-    return {"workshop": workshop, "entries": [_entry_data(e, zone) for e in program.entries]}
+    data: dict[str, Any] = {
+        "workshop": workshop,
+        "entries": [_entry_data(e, zone) for e in program.entries],
+    }
+    if program.people:
+        data["people"] = [_person_data(p) for p in program.people]
+    return data
+
+
+def _person_data(person: Person) -> dict[str, Any]:
+    return {k: v for k, v in person.model_dump().items() if v is not None}
 
 
 def _entry_data(entry: Entry, zone: Any) -> dict[str, Any]:

@@ -154,7 +154,7 @@ async def load_program(
             "day": ws.date.isoformat(),
             "description": ws.description,
             "links": [link.model_dump() for link in ws.links],
-            "organizers": [p.model_dump() for p in ws.organizers],
+            "organizers": [p.model_dump(exclude={"bio"}) for p in ws.organizers],
             "source_sha256": digest,
             "loaded_at": now,
         }

@@ -134,6 +134,12 @@ class Link(_Strict):
 class Person(_Strict):
     name: str = Field(min_length=1, max_length=200)
     affiliation: str | None = Field(default=None, max_length=300)
+    bio: str | None = Field(default=None, max_length=20000)
+
+    @field_validator("bio", mode="before")
+    @classmethod
+    def _bio_line_breaks(cls, value: object) -> object:
+        return _one_kind_of_line_break(value)
 
 
 _Day = date  # ``date`` inside Workshop is its field
@@ -234,10 +240,19 @@ class Entry(_Strict):
 class Program(_Strict):
     workshop: Workshop
     entries: tuple[Entry, ...]
+    #: What is known of the people the entries name (affiliation, biography), by name.
+    people: tuple[Person, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> Program:
         _refuse_control_characters(self)
+        names: set[str] = set()
+        for index, person in enumerate(self.people):
+            if person.name in names:
+                raise ProgramConsistencyError(
+                    0, f"{person.name!r} is listed twice in people", ("people", index, "name")
+                )
+            names.add(person.name)
         seen: set[str] = set()
         for index, entry in enumerate(self.entries):
             if entry.id in seen:
@@ -310,6 +325,8 @@ def _refuse_control_characters(program: Program) -> None:
         run = "".join((e.id, e.kind, e.title, e.abstract, e.room or "", e.session or "", *e.people))
         if search(run) or (e.links and search("".join(x.title + x.url for x in e.links))):
             suspects.append((("entries", index), e))
+    if program.people and search("".join(text for _, text in _strings(program.people, ()))):
+        suspects.extend((("people", index), p) for index, p in enumerate(program.people))
     for path, model in suspects:
         for where, text in _strings(model, path):
             if problem := control_character_problem(text):

@@ -39,7 +39,8 @@ class Importer(Protocol):
 
 
 def get_importer(fmt: str) -> Importer:
-    """The parse function for a format name: virtual-site, frab (also pretalx), schedule2, ics."""
+    """The parse function for a format name: virtual-site, frab (also pretalx), schedule2, ics,
+    workshop-site (a workshop website's markdown page)."""
     if fmt == "virtual-site":
         from bot.program.importers import virtual_site
 
@@ -56,7 +57,11 @@ def get_importer(fmt: str) -> Importer:
         from bot.program.importers import ics
 
         return ics.parse
+    if fmt == "workshop-site":
+        from bot.program.importers import workshop_site
+
+        return workshop_site.parse
     raise ValueError(f"unknown import format {fmt!r}")
 
 
-FORMATS = ("virtual-site", "frab", "schedule2", "ics")
+FORMATS = ("virtual-site", "frab", "schedule2", "ics", "workshop-site")

@@ -81,11 +81,15 @@ class ImportReport:
             out.append((line.action, line.what, line.count, examples))
         return out
 
+    def headline(self) -> str:
+        return f"kept {self.kept} entries"
+
     def render(self) -> list[str]:
         """The report as short lines: what was kept, then each change and drop with examples."""
-        lines = [f"kept {self.kept} entries"]
+        lines = [self.headline()]
         order = {"kept": 0, "changed": 1, "dropped": 2}
-        for action, what, count, examples in sorted(self.items(), key=lambda i: order[i[0]]):
+        items = sorted(self.items(), key=lambda i: order.get(i[0], 1))
+        for action, what, count, examples in items:
             shown = []
             for line, example in examples:
                 text = _shorten(example)

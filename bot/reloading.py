@@ -172,7 +172,6 @@ class ProgramFollower:
         self.reloader: ProgramReloader | None = None
         self.engine: DeliveryEngine | None = None
         self._task: asyncio.Task[None] | None = None
-        self._last_good: str | None = None
 
     @property
     def follows(self) -> bool:
@@ -250,8 +249,6 @@ class ProgramFollower:
             log.info("the program source is fine again (%s)", self.state_location)
         self.state.problem = None
         self.state.problem_since = None
-        async with self._sessions() as s:
-            self._last_good = await s.scalar(select(ProgramInfo.source_sha256))
 
     async def problem(self, reason: str, *, tell: bool = True) -> None:
         """Keep the last good program; tell organizers once about this problem."""
@@ -261,12 +258,14 @@ class ProgramFollower:
         self.state.problem = reason
         if not tell:
             return
-        key = reason_key(reason, self._last_good)
         message = (
             f"The program source could not be applied, so the bot keeps the program it has: "
             f"{reason}"
         )
         async with self._sessions() as s, s.begin():
+            # Once per problem and last good program: a problem that comes back after the
+            # program changed is told again.
+            key = reason_key(reason, await s.scalar(select(ProgramInfo.source_sha256)))
             known = await s.scalar(select(BotEvent.id).where(BotEvent.key == f"source:{key}"))
             if known is not None:
                 return

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from bot.clock import ManualClock
 from bot.db.models import Delivery, GuildConfig, ScheduledAnnouncement, Subscription
 from bot.local import LocalDiscord
+from bot.program.files import dump_program, load_program
 from bot.settings import Settings
 from bot.simulator import DiscordSimulator
 from bot.simulator import users as sim_users
@@ -264,11 +265,16 @@ async def test_remind_me_on_someone_elses_card_subscribes_the_clicker(local: Loc
 def hostile_program(tmp_path: Path, sim: DiscordSimulator) -> Path:
     """HAET with a keynote whose title and abstract try to ping everyone, a role and a user."""
     ping = f"@everyone @here <@&{sim.role_id('Organizer')}> <@{sim.state.owner.id}>"
-    text = HAET_FILE.read_text(encoding="utf-8").replace(
-        "  title: Brain-inspired hardware and algorithm co-design for low power online training "
-        "on the edge\n",
-        f"  title: 'Brain-inspired hardware {ping}'\n  abstract: 'Come along {ping}'\n",
+    program = load_program(HAET_FILE)
+    entries = tuple(
+        e.model_copy(
+            update={"title": f"Brain-inspired hardware {ping}", "abstract": f"Come along {ping}"}
+        )
+        if e.id == "keynote-melika-payvand"
+        else e
+        for e in program.entries
     )
+    text = dump_program(program.model_copy(update={"entries": entries}))
     assert ping in text
     path = tmp_path / "program.yaml"
     path.write_text(text, encoding="utf-8")

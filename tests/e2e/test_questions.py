@@ -134,6 +134,13 @@ async def test_ask_upvote_list_answer_and_restart(local: LocalDiscord, clock: Ma
     listed = await erin.slash("questions", talk=PAYVAND)
     assert "**1** 👍 How much energy" in listed.embeds[0]["description"]
 
+    # The extension reloads cleanly, its buttons with it.
+    assert local.bot is not None
+    await local.bot.reload_extension("cogs.questions")
+    clock.advance(timedelta(seconds=5))
+    assert "You took your upvote back" in await upvote(erin, post_by(local, alice))
+    assert post_by(local, alice)["content"].endswith("👍 0")
+
 
 async def test_hostile_question_pings_nobody(local: LocalDiscord) -> None:
     sim = local.sim

@@ -37,6 +37,7 @@ from bot.services.announcements import AnnouncementTargets
 from bot.services.events import EventSync
 from bot.services.guild_config import CustomAnnouncements, GuildConfigService
 from bot.services.program import ProgramService
+from bot.services.questions import QuestionService
 from bot.services.reminders import ReminderService
 from bot.services.schedule import ScheduleService
 from bot.services.search import SearchService
@@ -56,6 +57,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.announce",
     "cogs.agenda",
     "cogs.status",
+    "cogs.questions",
 )
 
 
@@ -76,6 +78,7 @@ class Services:
     guild_config: GuildConfigService
     events: EventSync
     status: StatusService
+    questions: QuestionService
     started: float = field(default_factory=time.monotonic)
     # Made with the bot (they send through it): see build_bot.
     outbox: DiscordOutbox | None = None
@@ -175,6 +178,7 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
         guild_config=GuildConfigService(sessions, clock, settings),
         events=EventSync(sessions, clock, program_service),
         status=StatusService(sessions),
+        questions=QuestionService(sessions, clock, program_service),
         follower=follower,
     )
 

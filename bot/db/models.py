@@ -251,3 +251,46 @@ class EngineRun(Base):
     worker_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)  # on the bot's clock
     alive_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Question(Base):
+    """A member's question for a program entry's speaker (/ask), shown by votes in /questions.
+
+    Rows are never deleted: a question its author withdraws or an organizer removes is marked
+    ``removed_at``/``removed_by`` and leaves the lists, its votes kept for the record.
+    """
+
+    __tablename__ = "questions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("entries.id"))
+    author_id: Mapped[int] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The public post with the upvote button, where it could be posted (to show the count).
+    channel_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    answered_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    removed_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    __table_args__ = (Index("ix_questions_guild_entry", "guild_id", "entry_id"),)
+
+
+class QuestionVote(Base):
+    """One member's upvote of a question: one row per (question, member), ever.
+
+    Taking a vote back clears ``active`` rather than deleting the row, so that ``changed_at``
+    tells a double click (ignored) from a second, deliberate click (which flips it).
+    """
+
+    __tablename__ = "question_votes"
+    __table_args__ = (UniqueConstraint("question_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -567,12 +567,21 @@ def poster_fields(
         done = named(lines)
         if done is not None:
             return done
-    # Try the most posters first that could fit at all (each line takes 10 characters or more).
-    for shown in range(min(len(lines) - 1, budget // 10), 0, -1):
-        done = named([*lines[:shown], f"… and {len(lines) - shown} more{more_hint}"])
-        if done is not None:
-            return done
-    return []
+
+    # The most posters that fit with "… and N more" after them (more lines never take less
+    # room, so a bisection finds it; each line takes 10 characters or more).
+    def cut(shown: int) -> list[tuple[str, str]] | None:
+        return named([*lines[:shown], f"… and {len(lines) - shown} more{more_hint}"])
+
+    low, high, best = 1, min(len(lines) - 1, budget // 10), None
+    while low <= high:
+        middle = (low + high) // 2
+        done = cut(middle)
+        if done is None:
+            high = middle - 1
+        else:
+            low, best = middle + 1, done
+    return best or []
 
 
 def _pack(lines: Sequence[str], limit: int) -> list[str]:

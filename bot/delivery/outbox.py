@@ -332,7 +332,8 @@ class DiscordOutbox:
         snapshot = self._program.snapshot
         posters = snapshot.children(talk.id) if talk.kind == "poster_session" else []
         embed = talk_embed(talk, snapshot.workshop, posters=posters)
-        title = md(defuse_mentions(trim(talk.title, TITLE_IN_TEXT)))
+        # Shown as written (allowed_mentions is what keeps it from pinging); never markdown.
+        title = md(trim(talk.title, TITLE_IN_TEXT))
         content = f"{self.session_start_words(talk)} · {talk.kind_label}: {title}"
         if offline:
             content += "\n(Posted late: I was offline when it started.)"

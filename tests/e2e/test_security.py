@@ -264,10 +264,18 @@ async def test_remind_me_on_someone_elses_card_subscribes_the_clicker(local: Loc
 def hostile_program(tmp_path: Path, sim: DiscordSimulator) -> Path:
     """HAET with a keynote whose title and abstract try to ping everyone, a role and a user."""
     ping = f"@everyone @here <@&{sim.role_id('Organizer')}> <@{sim.state.owner.id}>"
-    text = HAET_FILE.read_text(encoding="utf-8").replace(
-        "  title: Brain-inspired hardware and algorithm co-design for low power online training "
-        "on the edge\n",
-        f"  title: 'Brain-inspired hardware {ping}'\n  abstract: 'Come along {ping}'\n",
+    # The keynote has an abstract of its own (from the workshop's website): it is replaced.
+    text = (
+        HAET_FILE.read_text(encoding="utf-8")
+        .replace(
+            "  title: Brain-inspired hardware and algorithm co-design for low power online "
+            "training on the edge\n",
+            f"  title: 'Brain-inspired hardware {ping}'\n",
+        )
+        .replace(
+            "  abstract: Our digital society is shifting",
+            f"  abstract: Come along {ping}. Our digital society is shifting",
+        )
     )
     assert ping in text
     path = tmp_path / "program.yaml"

@@ -35,10 +35,26 @@ from bot.delivery.pacer import ENGINE_TRAFFIC, Pacer
 from bot.services.announcements import AnnouncementTarget, AnnouncementTargets, PlannedAnnouncement
 from bot.services.program import ProgramService, Talk
 from bot.services.schedule import NowView, Phase
-from bot.ui.cards import lines_within, md, talk_embed, talk_line
+from bot.ui.cards import (
+    LINK_MAX,
+    lines_within,
+    link_md,
+    md,
+    poster_fields,
+    talk_embed,
+    talk_line,
+    with_links,
+)
 from bot.ui.format import discord_ts, venue_time
 from bot.ui.reminders import reminder_dm_view
-from bot.ui.text import CONTENT_MAX, trim
+from bot.ui.text import (
+    CONTENT_MAX,
+    EMBED_FIELDS_MAX,
+    EMBED_TOTAL_MAX,
+    FIELD_VALUE_MAX,
+    defuse_mentions,
+    trim,
+)
 
 #: What a reminder DM's lines may take: the rest of a message is for "(Sent late…)".
 DM_BUDGET = CONTENT_MAX - 100
@@ -306,7 +322,9 @@ class DiscordOutbox:
         """Room, and the talk's own links (poster, video, stream), as one short line."""
         parts = [f"📍 {md(trim(talk.room, 100))}"] if talk.room else []
         if links:
-            parts += [f"[{md(trim(title, 40))}](<{url}>)" for title, url in talk.links[:4]]
+            # The same form as everywhere: escaped text, a target that cannot end early.
+            shown = (link_md(title, url) for title, url in talk.links)
+            parts += [link for link in shown if link is not None and len(link) <= LINK_MAX][:4]
         return " · ".join(parts)
 
     async def send_announcement(self, item: PlannedAnnouncement, *, offline: bool) -> SendResult:
@@ -314,7 +332,9 @@ class DiscordOutbox:
         snapshot = self._program.snapshot
         posters = snapshot.children(talk.id) if talk.kind == "poster_session" else []
         embed = talk_embed(talk, snapshot.workshop, posters=posters)
-        content = f"{self.session_start_words(talk)} · {talk.kind_label}: {talk.title}"
+        # Shown as written (allowed_mentions is what keeps it from pinging); never markdown.
+        title = md(trim(talk.title, TITLE_IN_TEXT))
+        content = f"{self.session_start_words(talk)} · {talk.kind_label}: {title}"
         if offline:
             content += "\n(Posted late: I was offline when it started.)"
         allowed = discord.AllowedMentions.none()
@@ -471,17 +491,38 @@ class DiscordOutbox:
             )
         elif view.phase is Phase.AFTER:
             embed.description = "The workshop has ended. Thank you for coming!"
-        running = [talk_line(item.talk, workshop) for item in view.running]
+        # What runs, with its own links; a running poster session's posters (each with its
+        # links) follow in fields of their own, between Now and Next.
+        running = [
+            with_links(talk_line(item.talk, workshop), item.talk.links, limit=900)
+            for item in view.running
+        ]
         upcoming = [
             talk_line(item.talk, workshop, relative=True)
             for group in view.upcoming
             for item in group.items
         ]
-        if view.phase is Phase.DURING:
-            embed.add_field(
-                name="Now", value=lines_within(running, 1024) or "A short break.", inline=False
-            )
-        if upcoming:
-            embed.add_field(name="Next", value=lines_within(upcoming, 1024), inline=False)
         embed.set_footer(text="Kept up to date as sessions start and end")
+        now = lines_within(running, FIELD_VALUE_MAX) or "A short break."
+        following = lines_within(upcoming, FIELD_VALUE_MAX) if upcoming else ""
+        if view.phase is Phase.DURING:
+            embed.add_field(name="Now", value=now, inline=False)
+            sessions = [item for item in view.running if item.children]
+            for index, item in enumerate(sessions):
+                # Each running session gets its share of what Now and Next leave.
+                left = EMBED_TOTAL_MAX - len(embed) - len("Next") - len(following) - 20
+                name = ""
+                if len(sessions) > 1:
+                    title = md(defuse_mentions(trim(item.talk.title, 150)))
+                    name = f"Posters ({len(item.children)}) · {title}"
+                for field_name, value in poster_fields(
+                    item.children,
+                    budget=left // (len(sessions) - index),
+                    fields=(EMBED_FIELDS_MAX - len(embed.fields) - 1) // (len(sessions) - index),
+                    more_hint=": `/schedule session`",
+                    name=name,
+                ):
+                    embed.add_field(name=field_name, value=value, inline=False)
+        if following:
+            embed.add_field(name="Next", value=following, inline=False)
         return embed

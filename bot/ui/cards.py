@@ -21,6 +21,7 @@ from bot.ui.text import (
     EMBED_FIELDS_MAX,
     EMBED_TITLE_MAX,
     EMBED_TOTAL_MAX,
+    FIELD_NAME_MAX,
     FIELD_VALUE_MAX,
     FOOTER_MAX,
     defuse_mentions,
@@ -83,18 +84,26 @@ def talk_embed(
         embed.add_field(name="Session", value=trim(session.title, FIELD_VALUE_MAX), inline=True)
     if talk.room:
         embed.add_field(name="Room", value=trim(talk.room, FIELD_VALUE_MAX), inline=True)
+    # The card's own links in full (a long one too), one a line, none cut.
+    own = [link_md(title, url, 80) for title, url in talk.links]
+    links = [text for text in own if text is not None and len(text) <= FIELD_VALUE_MAX - 40]
+    links_value = lines_within(links, FIELD_VALUE_MAX) if links else ""
+    footer_text = trim(footer, FOOTER_MAX) if footer else ""
     if posters:
-        lines = [f"• {p.title}" for p in posters]
-        embed.add_field(
-            name=f"Posters ({len(posters)})",
-            value=lines_within(lines, FIELD_VALUE_MAX),
-            inline=False,
-        )
-    if talk.links:
-        links = [f"[{trim(title, 80)}]({url})" for title, url in talk.links]
-        embed.add_field(name="Links", value=lines_within(links, FIELD_VALUE_MAX), inline=False)
-    if footer:
-        embed.set_footer(text=trim(footer, FOOTER_MAX))
+        # Each poster with its links, over as many fields as that takes: what the links
+        # field, the footer and a little of the session's abstract need is kept aside.
+        keep = len("Links") + len(links_value) + len(footer_text) + min(len(talk.abstract), 300)
+        for name, value in poster_fields(
+            posters,
+            budget=EMBED_TOTAL_MAX - len(embed) - keep - 20,
+            fields=EMBED_FIELDS_MAX - len(embed.fields) - (1 if links_value else 0),
+            more_hint=": `/schedule session`",
+        ):
+            embed.add_field(name=name, value=value, inline=False)
+    if links_value:
+        embed.add_field(name="Links", value=links_value, inline=False)
+    if footer_text:
+        embed.set_footer(text=footer_text)
     if talk.abstract:
         room = EMBED_TOTAL_MAX - len(embed) - 10
         embed.description = trim(talk.abstract, max(0, min(EMBED_DESCRIPTION_MAX, room)))
@@ -124,8 +133,8 @@ def talk_line(talk: Talk, workshop: Workshop, *, relative: bool = False) -> str:
     when = times_text(talk, workshop.zone)
     if relative:
         when += f" · {discord_ts(talk.start, 'R')}"
-    who = f" — {people_text(talk.people, 120)}" if talk.people else ""
-    return trim(f"{when} · **{talk.kind_label}**: {talk.title}{who}", 600)
+    title = md(defuse_mentions(trim(talk.title, TITLE_IN_LIST_MAX)))
+    return trim(f"{when} · **{talk.kind_label}**: {title}{_who(talk)}", 600)
 
 
 # -- listings: now, next, the day, kinds, sessions, search and author results ---------------------
@@ -302,6 +311,8 @@ def now_embed(view: NowView, workshop: Workshop) -> discord.Embed:
     elif not view.running:
         lines.append("Nothing is running right now.")
     used = sum(len(line) + 1 for line in lines)
+    # What is running may take this much of the description; what starts next has the rest.
+    running_budget = min(EMBED_DESCRIPTION_MAX, EMBED_TOTAL_MAX - NEXT_FIELDS_BUDGET - 300)
     for index, item in enumerate(view.running):
         if used > EMBED_DESCRIPTION_MAX:
             # Only so much fits: formatting hundreds of parallel entries costs milliseconds.
@@ -313,14 +324,23 @@ def now_embed(view: NowView, workshop: Workshop) -> discord.Embed:
             f"{item.talk.kind_label} · {times_text(item.talk, zone)} · "
             f"ends {discord_ts(item.talk.end, 'R')}"
         )
+        # Several entries at once share the room: each gets its part of what is left.
+        share = (running_budget - used - len(lines[-1])) // (len(view.running) - index)
+        links = with_links("🔗", item.talk.links, limit=min(1000, share - 10), lead=" ")
+        if links != "🔗":
+            lines.append(links)
+            share -= len(links) + 1
         if item.children:
             lines.append(f"Posters ({len(item.children)}):")
-            # Several sessions at once share the room: each lists a few, then points onward.
+            # Several sessions at once: each lists a few, then points onward.
             shown = item.children[: POSTERS_IN_NOW if len(view.running) == 1 else 5]
-            lines.extend(f"◦ {md(trim(p.title, 120))}" for p in shown)
+            tail = ""
             if len(shown) < len(item.children):
-                rest = len(item.children) - len(shown)
-                lines.append(f"◦ … and {rest} more: `/schedule session`")
+                tail = f"◦ … and {len(item.children) - len(shown)} more: `/schedule session`"
+            budget = share - len(lines[-1]) - len(tail) - 2
+            lines.extend(poster_lines_within(shown, budget))
+            if tail:
+                lines.append(tail)
         used += sum(len(line) + 1 for line in lines[before:])
     budget = NEXT_FIELDS_BUDGET
     for number, group in enumerate(view.upcoming):
@@ -393,3 +413,184 @@ def author_intro(
     if others:
         lines.append(f"Also matching: {md(people_text(others, 300))}")
     return "\n".join(lines)
+
+
+# -- links: a talk's own, and each poster's under its session ------------------------------------
+
+#: Characters never left raw in a link's target: they end ``<…>`` or ``(…)`` early, or are
+#: not a URL's at all (a space, a quote, a control character).
+_URL_UNSAFE = re.compile(r"[\s<>()\"`\\\x00-\x1f\x7f]")
+#: The most of one link any listing shows: a longer target (a 1,500-character URL) is left
+#: to the card, where it has room; in a listing it would crowd out everything else.
+LINK_MAX = 400
+#: The most links shown per entry in a listing (the card shows all of them).
+LINKS_PER_ENTRY = 4
+#: The longest poster line: any field holds one, with room for "… and N more" after it.
+POSTER_LINE_MAX = 960
+
+
+def safe_url(url: str) -> str | None:
+    """``url`` fit for a markdown link target, or None if it is not a web address."""
+    url = url.strip()
+    if not url.lower().startswith(("https://", "http://")):
+        return None
+    url = _URL_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), url)
+    return url.replace("@everyone", "%40everyone").replace("@here", "%40here")
+
+
+def link_md(title: str, url: str, title_max: int = 40) -> str | None:
+    """``[Title](<url>)``: a link that never unfurls, its text shown literally (no pings, no
+    markdown, no bracket ending the text early); None if ``url`` is not a web address."""
+    target = safe_url(url)
+    if target is None:
+        return None
+    label = " ".join(title.split()).replace("[", "(").replace("]", ")") or "link"
+    return f"[{md(defuse_mentions(trim(label, title_max)))}](<{target}>)"
+
+
+def links_text(
+    links: Sequence[tuple[str, str]],
+    count: int = LINKS_PER_ENTRY,
+    *,
+    title_max: int = 40,
+    link_max: int = LINK_MAX,
+) -> str:
+    """Up to ``count`` of ``links`` as ``[PDF](<…>) · [Poster](<…>)``, each at most
+    ``link_max`` characters (a longer one is left out, never cut)."""
+    shown: list[str] = []
+    for title, url in links:
+        if len(shown) >= count:
+            break
+        text = link_md(title, url, title_max)
+        if text is not None and len(text) <= link_max:
+            shown.append(text)
+    return " · ".join(shown)
+
+
+@dataclass(frozen=True, slots=True)
+class PosterFit:
+    """How much of each poster a list shows: its title up to ``title_max``, ``links`` links."""
+
+    title_max: int
+    links: int
+
+
+#: From the most to the least of each poster: shorter titles first, then fewer links, so a
+#: long session still lists every poster (each with its PDF as long as that fits).
+POSTER_FITS = (
+    PosterFit(200, LINKS_PER_ENTRY),
+    PosterFit(120, LINKS_PER_ENTRY),
+    PosterFit(80, LINKS_PER_ENTRY),
+    PosterFit(60, LINKS_PER_ENTRY),
+    PosterFit(60, 2),
+    PosterFit(60, 1),
+    PosterFit(40, 1),
+    PosterFit(60, 0),
+    PosterFit(40, 0),
+    PosterFit(24, 0),
+)
+
+
+def poster_link_line(talk: Talk, fit: PosterFit, *, bullet: str = "•", bold: bool = True) -> str:
+    """``• **Title** — [PDF](<…>) · [Poster](<…>)``: a poster and its links on one line, short
+    enough for any field (links that would not fit are left out, never cut)."""
+    title = md(defuse_mentions(trim(" ".join(talk.title.split()), fit.title_max)))
+    line = f"{bullet} **{title}**" if bold else f"{bullet} {title}"
+    return with_links(line, talk.links, limit=POSTER_LINE_MAX, count=fit.links)
+
+
+def with_links(
+    text: str,
+    links: Sequence[tuple[str, str]],
+    *,
+    limit: int,
+    count: int = LINKS_PER_ENTRY,
+    lead: str = " — ",
+) -> str:
+    """``text — [PDF](<…>) · [Poster](<…>)``: as many of the first ``count`` links as keep
+    it within ``limit`` characters (a link is left out whole, never cut)."""
+    shown = 0
+    for title, url in links:
+        if shown >= count:
+            break
+        link = link_md(title, url)
+        if link is None or len(link) > LINK_MAX:
+            continue
+        piece = (lead if shown == 0 else " · ") + link
+        if len(text) + len(piece) > limit:
+            break
+        text += piece
+        shown += 1
+    return text
+
+
+def poster_lines_within(
+    posters: Sequence[Talk], budget: int, *, bullet: str = "◦", bold: bool = False
+) -> list[str]:
+    """Every poster, one line each, with as much title and as many links as ``budget``
+    characters (lines joined by newlines) allow; only if even the shortest lines do not fit,
+    as many as do and "… and N more"."""
+    lines: list[str] = []
+    for fit in POSTER_FITS:
+        lines = [poster_link_line(p, fit, bullet=bullet, bold=bold) for p in posters]
+        if sum(len(line) + 1 for line in lines) - 1 <= budget:
+            return lines
+    return lines_within(lines, budget).split("\n") if posters and budget > 40 else []
+
+
+def poster_fields(
+    posters: Sequence[Talk],
+    *,
+    budget: int,
+    fields: int,
+    more_hint: str = "",
+    name: str = "",
+) -> list[tuple[str, str]]:
+    """A poster session's posters with their links, as embed fields (name, value): every
+    poster, over at most ``fields`` fields of 1,024 characters, all of them (names included)
+    within ``budget`` characters. Titles shorten, then links go, before any poster does; only
+    when even titles alone overflow, as many as fit and "… and N more" (with ``more_hint``)."""
+    first = trim(name or f"Posters ({len(posters)})", FIELD_NAME_MAX)
+    more = "Posters (continued)"
+
+    def named(lines: Sequence[str]) -> list[tuple[str, str]] | None:
+        values = _pack(lines, FIELD_VALUE_MAX)
+        out = [(first if i == 0 else more, value) for i, value in enumerate(values)]
+        fits = len(out) <= fields and sum(len(n) + len(v) for n, v in out) <= budget
+        return out if fits else None
+
+    if not posters or fields < 1:
+        return []
+    lines: list[str] = []
+    for fit in POSTER_FITS:
+        lines = [poster_link_line(p, fit) for p in posters]
+        done = named(lines)
+        if done is not None:
+            return done
+
+    # The most posters that fit with "… and N more" after them (more lines never take less
+    # room, so a bisection finds it; each line takes 10 characters or more).
+    def cut(shown: int) -> list[tuple[str, str]] | None:
+        return named([*lines[:shown], f"… and {len(lines) - shown} more{more_hint}"])
+
+    low, high, best = 1, min(len(lines) - 1, budget // 10), None
+    while low <= high:
+        middle = (low + high) // 2
+        done = cut(middle)
+        if done is None:
+            high = middle - 1
+        else:
+            low, best = middle + 1, done
+    return best or []
+
+
+def _pack(lines: Sequence[str], limit: int) -> list[str]:
+    """Whole lines into as few values of at most ``limit`` characters as they fill, in order."""
+    values: list[str] = []
+    for line in lines:
+        line = trim(line, limit)
+        if values and len(values[-1]) + 1 + len(line) <= limit:
+            values[-1] += "\n" + line
+        else:
+            values.append(line)
+    return values

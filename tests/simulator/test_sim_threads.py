@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import io
 
 import discord
 import pytest
 from discord.ext import commands
 
-from bot.simulator import DiscordSimulator, Perm
+from bot.simulator import DiscordSimulator, Perm, SpecValidator
 
 SESSIONS = ["Poster session I", "Poster session II"]
 
@@ -302,4 +303,49 @@ async def test_threads_arrive_with_guild_create(
         assert [t.name for t in forum.available_tags] == SESSIONS
     finally:
         await stop_bot(client, task)
+    sim.assert_clean()
+
+
+class SubscribeView(discord.ui.View):
+    @discord.ui.button(label="Subscribe", custom_id="poster:subscribe")
+    async def subscribe(
+        self, interaction: discord.Interaction, button: discord.ui.Button[SubscribeView]
+    ) -> None:
+        await interaction.response.send_message("subscribed", ephemeral=True)
+
+
+async def test_forum_posts_pass_the_strict_spec_with_views_and_files(
+    sim: DiscordSimulator, bot: commands.Bot
+) -> None:
+    sim.validator = SpecValidator(strict=True)
+    forum = await forum_channel(sim, bot)
+    thread, starter = await forum.create_thread(
+        name="Hyena",
+        content="Poster 3",
+        embed=discord.Embed(title="Hyena"),
+        applied_tags=[tag(forum, "Poster session II")],
+        view=SubscribeView(),
+    )
+    assert starter.components and sim.message(thread.id).data["components"]
+    _, with_file = await forum.create_thread(
+        name="Slides", content="PDF", file=discord.File(io.BytesIO(b"%PDF"), "poster.pdf")
+    )
+    assert sim.attachments(with_file.id) == {"poster.pdf": b"%PDF"}
+    await thread.edit(applied_tags=[tag(forum, "Poster session I")], name="Hyena (moved)")
+    sim.assert_clean()
+
+
+async def test_thread_creation_is_rate_limited_per_channel(
+    sim: DiscordSimulator, bot: commands.Bot
+) -> None:
+    forum = await forum_channel(sim, bot)
+    name, rule = sim.limiter.config.rule_for("POST", "/channels/{channel_id}/threads")
+    assert name == "thread-create"
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for i in range(rule.limit + 1):
+        await forum.create_thread(name=f"Poster {i}", content="x")
+    # The sixth post waited for the bucket to reset (discord.py honours the headers).
+    assert loop.time() - started >= rule.per * 0.9
+    assert len(sim.threads("posters")) == rule.limit + 1
     sim.assert_clean()

@@ -2,7 +2,17 @@
 
 from .core import ApiError, SimMember, SimState, Upload
 from .faults import Fault, Faults
-from .models import BOT_PERMISSIONS, InteractionRecord, Perm, SimChannel, SimMessage, SimRole, Stats
+from .models import (
+    BOT_PERMISSIONS,
+    ChannelType,
+    InteractionRecord,
+    Perm,
+    SimChannel,
+    SimMessage,
+    SimRole,
+    Stats,
+    ThreadState,
+)
 from .ratelimit import RateLimitConfig, RouteLimit
 from .render import format_timestamp, render_inline, render_message
 from .server import DiscordSimulator
@@ -18,6 +28,7 @@ from .validation import SpecValidator, spec_template
 __all__ = [
     "BOT_PERMISSIONS",
     "ApiError",
+    "ChannelType",
     "CommandNotAvailable",
     "DiscordSimulator",
     "Fault",
@@ -37,6 +48,7 @@ __all__ = [
     "SimulatorError",
     "SpecValidator",
     "Stats",
+    "ThreadState",
     "Upload",
     "format_timestamp",
     "render_inline",

@@ -292,8 +292,9 @@ class SimState:
                 return found
         name = str(ref).lstrip("#")
         named = [c for c in self.channels.values() if c.name == name and not c.is_dm]
-        # A live channel first; a deleted one is still found (its messages stay inspectable).
-        named.sort(key=lambda c: c.deleted)
+        # A live channel first, a channel before a thread of the same name; a deleted one is
+        # still found (its messages stay inspectable).
+        named.sort(key=lambda c: (c.deleted, c.is_thread))
         if named:
             return named[0]
         raise KeyError(f"no channel {ref!r} in the simulated guild")
@@ -361,6 +362,9 @@ class SimState:
         )
 
     def permissions_in(self, member: SimMember, channel: SimChannel) -> int:
+        if channel.thread is not None:
+            # A thread has no overwrites of its own: its parent's apply.
+            channel = self.channels[channel.thread.parent_id]
         if channel.is_dm:
             # What Discord reports for DMs: everything a participant can do there.
             return (
@@ -407,11 +411,81 @@ class SimState:
         channel.deleted = True
         if channel.id in self.guild.channel_ids:
             self.guild.channel_ids.remove(channel.id)
+        if channel.thread is not None:
+            self.emit(
+                "THREAD_DELETE",
+                {
+                    "id": str(channel.id),
+                    "guild_id": str(channel.guild_id),
+                    "parent_id": str(channel.thread.parent_id),
+                    "type": channel.type,
+                },
+            )
+            return
         self.emit("CHANNEL_DELETE", self.channel_payload(channel))
+        # Discord deletes a channel's threads with it (discord.py drops them on CHANNEL_DELETE).
+        for thread in self.threads_of(channel):
+            thread.deleted = True
 
     # -- payloads -------------------------------------------------------------------------------
 
+    def threads_of(self, parent: SimChannel) -> list[SimChannel]:
+        """Live threads whose parent is ``parent`` (active and archived), oldest first."""
+        return [
+            c
+            for c in self.channels.values()
+            if c.thread is not None and c.thread.parent_id == parent.id and not c.deleted
+        ]
+
+    def active_threads(self) -> list[SimChannel]:
+        return [c for c in self.channels.values() if c.is_active_thread]
+
+    def thread_member_payload(self, thread: SimChannel, user_id: int) -> dict[str, Any]:
+        assert thread.thread is not None
+        return {
+            "id": str(thread.id),
+            "user_id": str(user_id),
+            "join_timestamp": thread.thread.members[user_id],
+            "flags": 0,
+        }
+
+    def thread_payload(self, channel: SimChannel) -> dict[str, Any]:
+        """A thread channel as Discord serves it (``member`` when the bot has joined)."""
+        meta = channel.thread
+        assert meta is not None
+        data: dict[str, Any] = {
+            "id": str(channel.id),
+            "type": channel.type,
+            "guild_id": str(channel.guild_id),
+            "parent_id": str(meta.parent_id),
+            "owner_id": str(meta.owner_id),
+            "name": channel.name,
+            "last_message_id": str(channel.last_message_id) if channel.last_message_id else None,
+            "rate_limit_per_user": channel.rate_limit_per_user,
+            "flags": meta.flags,
+            "message_count": meta.message_count,
+            "member_count": len(meta.members),
+            "total_message_sent": meta.total_message_sent,
+            "thread_metadata": {
+                "archived": meta.archived,
+                "archive_timestamp": meta.archive_timestamp,
+                "auto_archive_duration": meta.auto_archive_duration,
+                "locked": meta.locked,
+                "create_timestamp": meta.create_timestamp,
+            },
+            "applied_tags": [str(t) for t in meta.applied_tags],
+        }
+        if channel.type == 12:
+            data["thread_metadata"]["invitable"] = meta.invitable
+        if self.bot.id in meta.members:
+            data["member"] = self.thread_member_payload(channel, self.bot.id)
+        if channel.pins:
+            data["last_pin_timestamp"] = channel.pins[-1].pinned_at
+        return data
+
     def channel_payload(self, channel: SimChannel) -> dict[str, Any]:
+        if channel.thread is not None:
+            return self.thread_payload(channel)
         if channel.is_dm:
             recipient = self.members[channel.recipient_id or 0]
             return {
@@ -429,16 +503,26 @@ class SimState:
             "guild_id": str(channel.guild_id),
             "name": channel.name,
             "position": channel.position,
-            "flags": 0,
+            "flags": channel.flags,
             "parent_id": None,
             "topic": channel.topic,
             "nsfw": False,
-            "rate_limit_per_user": 0,
+            "rate_limit_per_user": channel.rate_limit_per_user,
             "last_message_id": str(channel.last_message_id) if channel.last_message_id else None,
             "permission_overwrites": [dict(o, id=str(o["id"])) for o in channel.overwrites],
         }
         if channel.pins:
             data["last_pin_timestamp"] = channel.pins[-1].pinned_at
+        if channel.type in (0, 5, 15):
+            data["default_auto_archive_duration"] = channel.default_auto_archive_duration
+            data["default_thread_rate_limit_per_user"] = 0
+        if channel.is_forum:
+            data.update(
+                available_tags=[dict(t) for t in channel.available_tags],
+                default_reaction_emoji=None,
+                default_sort_order=None,
+                default_forum_layout=0,
+            )
         return data
 
     def guild_payload(self) -> dict[str, Any]:
@@ -506,7 +590,8 @@ class SimState:
                 "channels": [
                     self.channel_payload(self.channels[c]) for c in self.guild.channel_ids
                 ],
-                "threads": [],
+                # Active threads the bot can see, as Discord sends them on connect.
+                "threads": [self.thread_payload(t) for t in self.active_threads()],
                 "presences": [],
                 "voice_states": [],
                 "stage_instances": [],
@@ -655,6 +740,7 @@ class SimState:
         ephemeral_for: int | None = None,
         loading: bool = False,
         followup_of: int | None = None,
+        message_id: int | None = None,
     ) -> SimMessage:
         nonce = body.get("nonce")
         if nonce is not None and body.get("enforce_nonce"):
@@ -662,7 +748,8 @@ class SimState:
             previous = self.nonces.get((channel.id, str(nonce)))
             if previous is not None and previous in self.messages:
                 return self.messages[previous]
-        message_id = self.ids.next()
+        # A forum post's starter message takes the thread's id (Discord's rule).
+        message_id = self.ids.next() if message_id is None else message_id
         content = body.get("content") or ""
         flags = int(body.get("flags") or 0) & SETTABLE_FLAGS
         if ephemeral_for is None:
@@ -712,6 +799,9 @@ class SimState:
         channel.message_ids.append(message_id)
         if ephemeral_for is None:
             channel.last_message_id = message_id
+            if channel.thread is not None and message_id != channel.id:
+                channel.thread.message_count += 1
+                channel.thread.total_message_sent += 1
         if nonce is not None:
             self.nonces[(channel.id, str(nonce))] = message_id
         if ephemeral_for is None:
@@ -812,6 +902,8 @@ class SimState:
     def delete_message(self, message: SimMessage) -> None:
         message.deleted = True
         channel = self.channels[message.channel_id]
+        if channel.thread is not None and message.id != channel.id:
+            channel.thread.message_count = max(channel.thread.message_count - 1, 0)
         channel.pins = [p for p in channel.pins if p.message_id != message.id]
         event: dict[str, Any] = {"id": str(message.id), "channel_id": str(channel.id)}
         if channel.guild_id is not None:

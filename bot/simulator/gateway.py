@@ -322,6 +322,13 @@ def _intent_for(event: str, state: SimState, data: dict[str, Any]) -> int | None
         if event == "CHANNEL_PINS_UPDATE":
             return DIRECT_MESSAGES if channel is not None and channel.is_dm else GUILDS
         return DIRECT_MESSAGES if channel is not None and channel.is_dm else GUILD_MESSAGES
+    if event == "THREAD_MEMBERS_UPDATE":
+        # Without the members intent Discord only tells the bot about its own membership.
+        changed = [m["user_id"] for m in data.get("added_members", [])]
+        changed += data.get("removed_member_ids", [])
+        return GUILDS if changed == [str(state.bot.id)] else GUILD_MEMBERS
+    if event.startswith("THREAD_"):
+        return GUILDS
     if event.startswith("GUILD_SCHEDULED_EVENT_"):
         return GUILD_SCHEDULED_EVENTS
     if event.startswith("GUILD_MEMBER_"):

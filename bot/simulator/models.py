@@ -62,6 +62,9 @@ class Perm:
     MANAGE_ROLES = 1 << 28
     USE_APPLICATION_COMMANDS = 1 << 31
     MANAGE_EVENTS = 1 << 33
+    MANAGE_THREADS = 1 << 34
+    CREATE_PUBLIC_THREADS = 1 << 35
+    CREATE_PRIVATE_THREADS = 1 << 36
     SEND_MESSAGES_IN_THREADS = 1 << 38
     CREATE_EVENTS = 1 << 44
     PIN_MESSAGES = 1 << 51
@@ -79,6 +82,8 @@ EVERYONE_PERMISSIONS = (
     | Perm.USE_EXTERNAL_EMOJIS
     | Perm.CHANGE_NICKNAME
     | Perm.USE_APPLICATION_COMMANDS
+    | Perm.CREATE_PUBLIC_THREADS
+    | Perm.CREATE_PRIVATE_THREADS
     | Perm.SEND_MESSAGES_IN_THREADS
 )
 ORGANIZER_PERMISSIONS = (
@@ -142,10 +147,43 @@ class SimPin:
     pinned_at: str
 
 
+class ChannelType:
+    """Discord's channel types the simulator serves."""
+
+    GUILD_TEXT = 0
+    DM = 1
+    GUILD_CATEGORY = 4
+    GUILD_ANNOUNCEMENT = 5
+    ANNOUNCEMENT_THREAD = 10
+    PUBLIC_THREAD = 11
+    PRIVATE_THREAD = 12
+    GUILD_FORUM = 15
+    THREADS = (10, 11, 12)
+
+
+@dataclass
+class ThreadState:
+    """What makes a channel a thread: its parent, owner, metadata, members and tags."""
+
+    parent_id: int
+    owner_id: int
+    auto_archive_duration: int
+    create_timestamp: str
+    archive_timestamp: str
+    archived: bool = False
+    locked: bool = False
+    invitable: bool = True
+    applied_tags: list[int] = field(default_factory=list)
+    members: dict[int, str] = field(default_factory=dict)  # user id -> join timestamp
+    message_count: int = 0  # not counting a forum post's starter message, as on Discord
+    total_message_sent: int = 0
+    flags: int = 0
+
+
 @dataclass
 class SimChannel:
     id: int
-    type: int  # 0 guild text, 1 DM, 4 category
+    type: int  # ChannelType: 0 guild text, 1 DM, 4 category, 10-12 threads, 15 forum
     name: str | None = None
     guild_id: int | None = None
     position: int = 0
@@ -156,10 +194,28 @@ class SimChannel:
     pins: list[SimPin] = field(default_factory=list)
     last_message_id: int | None = None
     deleted: bool = False  # deleted by an admin: every request to it answers 404 (10003)
+    rate_limit_per_user: int = 0
+    # Forum channels: their tags ({id, name, moderated, emoji_id, emoji_name}) and defaults.
+    available_tags: list[dict[str, Any]] = field(default_factory=list)
+    default_auto_archive_duration: int = 1440
+    flags: int = 0
+    thread: ThreadState | None = None  # set for threads (types 10, 11, 12)
 
     @property
     def is_dm(self) -> bool:
         return self.type == 1
+
+    @property
+    def is_forum(self) -> bool:
+        return self.type == ChannelType.GUILD_FORUM
+
+    @property
+    def is_thread(self) -> bool:
+        return self.thread is not None
+
+    @property
+    def is_active_thread(self) -> bool:
+        return self.thread is not None and not self.thread.archived and not self.deleted
 
 
 @dataclass

@@ -30,6 +30,10 @@ class RateLimitConfig:
     dm_create: RouteLimit = RouteLimit(50, 1.0)  # POST /users/@me/channels: generous
     webhooks: RouteLimit = RouteLimit(5, 1.0)  # interaction followups and @original edits
     commands: RouteLimit = RouteLimit(10, 10.0)  # bulk overwrite of application commands
+    # Starting threads and forum posts (POST .../threads), per parent channel: Discord publishes
+    # no number, so this mirrors the message bucket.
+    thread_creates: RouteLimit = RouteLimit(5, 5.0)
+    channel_edits: RouteLimit = RouteLimit(5, 5.0)  # PATCH /channels/{id}: threads, forum tags
     default: RouteLimit = RouteLimit(50, 1.0)
 
     def scaled(self, factor: float) -> RateLimitConfig:
@@ -47,6 +51,8 @@ class RateLimitConfig:
             dm_create=scale(self.dm_create),
             webhooks=scale(self.webhooks),
             commands=scale(self.commands),
+            thread_creates=scale(self.thread_creates),
+            channel_edits=scale(self.channel_edits),
             default=scale(self.default),
         )
 
@@ -65,6 +71,10 @@ class RateLimitConfig:
             return "dm-create", self.dm_create
         if template.startswith("/webhooks/"):
             return f"webhook-{method}", self.webhooks
+        if template.endswith("/threads") and method == "POST":
+            return "thread-create", self.thread_creates
+        if template == "/channels/{channel_id}" and method == "PATCH":
+            return "channel-edit", self.channel_edits
         if template.endswith("/commands") and method == "PUT":
             return "commands-put", self.commands
         return f"{method} {template}", self.default

@@ -9,8 +9,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from . import threads
 from .core import EPHEMERAL, LOADING, ApiError, Upload, invalid_form
-from .models import InteractionRecord, Perm, SimChannel, SimMessage
+from .models import ChannelType, InteractionRecord, Perm, SimChannel, SimMessage
 from .validation import Issue, callback_issues, message_issues
 
 if TYPE_CHECKING:
@@ -296,7 +297,11 @@ def _bot_can_post(sim: DiscordSimulator, channel: SimChannel, *, files: bool) ->
         if not recipient.dms_open or recipient.bot:
             raise ApiError(403, 50007, "Cannot send messages to this user")
         return
-    needed = Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES | (Perm.ATTACH_FILES if files else 0)
+    if channel.is_forum:
+        raise ApiError(400, 40058, "Cannot send messages in a forum channel")
+    # In a thread Send Messages in Threads is what counts, not Send Messages.
+    send = Perm.SEND_MESSAGES_IN_THREADS if channel.is_thread else Perm.SEND_MESSAGES
+    needed = Perm.VIEW_CHANNEL | send | (Perm.ATTACH_FILES if files else 0)
     state.require(state.bot, channel, needed)
 
 
@@ -307,6 +312,8 @@ async def create_message(sim: DiscordSimulator, call: Call) -> Reply:
     body = call.json_object()
     _bot_can_post(sim, channel, files=bool(call.uploads))
     check_limits(sim, call, message_issues(body, creating=True, has_files=bool(call.uploads)))
+    if channel.is_thread:
+        threads.before_post(state, channel, state.bot)
     message = state.create_message(channel, state.bot, body, call.uploads)
     return Reply(200, message.data)
 
@@ -347,6 +354,9 @@ async def edit_message(sim: DiscordSimulator, call: Call) -> Reply:
     _, message = _own_message(sim, call)
     if int(message.data["author"]["id"]) != state.bot.id:
         raise ApiError(403, 50005, "Cannot edit a message authored by another user")
+    channel = state.channels[message.channel_id]
+    if channel.thread is not None and channel.thread.archived:
+        raise threads.archived_error()
     body = call.json_object()
     check_limits(sim, call, message_issues(body, creating=False))
     state.edit_message(message, body, call.uploads)
@@ -366,6 +376,8 @@ async def delete_message(sim: DiscordSimulator, call: Call) -> Reply:
 def _pin(sim: DiscordSimulator, call: Call, pinned: bool) -> Reply:
     state = sim.state
     channel, message = _own_message(sim, call)
+    if channel.thread is not None and channel.thread.archived:
+        raise threads.archived_error()
     # Since 23 February 2026 only Pin Messages lets a bot pin: Manage Messages no longer does.
     if not channel.is_dm:
         state.require(state.bot, channel, Perm.PIN_MESSAGES)
@@ -399,6 +411,252 @@ async def list_pins(sim: DiscordSimulator, call: Call) -> Reply:
         for p in reversed(channel.pins)
     ]
     return Reply(200, {"items": items, "has_more": False})
+
+
+# -- threads and forum channels ------------------------------------------------------------------
+
+
+def _created(sim: DiscordSimulator, thread: SimChannel) -> Reply:
+    return Reply(201, sim.state.thread_payload(thread))
+
+
+def _thread_options(body: dict[str, Any], parent: SimChannel) -> dict[str, Any]:
+    return {
+        "name": threads.check_name(body.get("name")),
+        "auto_archive_duration": threads.check_archive_duration(
+            body.get("auto_archive_duration"), parent.default_auto_archive_duration
+        ),
+        "rate_limit_per_user": int(body.get("rate_limit_per_user") or 0),
+    }
+
+
+def _forum_post(sim: DiscordSimulator, call: Call, forum: SimChannel) -> Reply:
+    state = sim.state
+    body = call.json_object()
+    state.require(
+        state.bot,
+        forum,
+        Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES | (Perm.ATTACH_FILES if call.uploads else 0),
+    )
+    options = _thread_options(body, forum)
+    message = body.get("message")
+    if not isinstance(message, dict):
+        raise invalid_form("message", "BASE_TYPE_REQUIRED", "This field is required")
+    issues = message_issues(message, creating=True, has_files=bool(call.uploads))
+    check_limits(sim, call, [(f"/message{p}", m) for p, m in issues])
+    tags = threads.checked_tags(state, forum, body.get("applied_tags"), state.bot, [])
+    if forum.flags & threads.REQUIRE_TAG and not tags:
+        raise ApiError(400, 40067, "A tag is required to create a forum post in this channel")
+    thread_id = state.ids.next()
+    thread = threads.new_thread(
+        state,
+        forum,
+        state.bot,
+        kind=ChannelType.PUBLIC_THREAD,  # forum posts are always public threads
+        applied_tags=tags,
+        thread_id=thread_id,
+        **options,
+    )
+    # The starter message has the thread's id (Discord's rule for forum posts).
+    starter = state.create_message(thread, state.bot, message, call.uploads, message_id=thread_id)
+    reply = sim.state.thread_payload(thread)
+    reply["message"] = starter.data
+    return Reply(201, reply)
+
+
+@route("POST", "/channels/{channel_id}/threads")
+async def start_thread(sim: DiscordSimulator, call: Call) -> Reply:
+    state = sim.state
+    parent = state.get_channel_or_404(call.int_param("channel_id"))
+    if parent.is_forum:
+        return _forum_post(sim, call, parent)
+    if parent.type not in (ChannelType.GUILD_TEXT, ChannelType.GUILD_ANNOUNCEMENT):
+        raise ApiError(400, 50024, "Cannot execute action on this channel type")
+    body = call.json_object()
+    announcement = parent.type == ChannelType.GUILD_ANNOUNCEMENT
+    # API v10 makes a private thread unless told otherwise.
+    kind = int(body.get("type") or ChannelType.PRIVATE_THREAD)
+    allowed = (
+        (ChannelType.ANNOUNCEMENT_THREAD,)
+        if announcement
+        else (ChannelType.PUBLIC_THREAD, ChannelType.PRIVATE_THREAD)
+    )
+    if kind not in allowed:
+        raise ApiError(400, 50024, "Cannot execute action on this channel type")
+    private = kind == ChannelType.PRIVATE_THREAD
+    create = Perm.CREATE_PRIVATE_THREADS if private else Perm.CREATE_PUBLIC_THREADS
+    state.require(state.bot, parent, Perm.VIEW_CHANNEL | create)
+    thread = threads.new_thread(
+        state,
+        parent,
+        state.bot,
+        kind=kind,
+        invitable=bool(body.get("invitable", True)),
+        **_thread_options(body, parent),
+    )
+    if not private:
+        threads.thread_created_notice(state, parent, thread)
+    return _created(sim, thread)
+
+
+@route("POST", "/channels/{channel_id}/messages/{message_id}/threads")
+async def start_thread_from_message(sim: DiscordSimulator, call: Call) -> Reply:
+    state = sim.state
+    parent, message = _own_message(sim, call)
+    if parent.type not in (ChannelType.GUILD_TEXT, ChannelType.GUILD_ANNOUNCEMENT):
+        raise ApiError(400, 50024, "Cannot execute action on this channel type")
+    state.require(state.bot, parent, Perm.VIEW_CHANNEL | Perm.CREATE_PUBLIC_THREADS)
+    if message.id in state.channels:
+        raise ApiError(400, 160004, "A thread has already been created for this message")
+    kind = (
+        ChannelType.ANNOUNCEMENT_THREAD
+        if parent.type == ChannelType.GUILD_ANNOUNCEMENT
+        else ChannelType.PUBLIC_THREAD
+    )
+    # The thread takes the message's id.
+    thread = threads.new_thread(
+        state,
+        parent,
+        state.bot,
+        kind=kind,
+        thread_id=message.id,
+        **_thread_options(call.json_object(), parent),
+    )
+    threads.mark_message_threaded(state, message.data, thread)
+    return _created(sim, thread)
+
+
+@route("PATCH", "/channels/{channel_id}")
+async def edit_channel(sim: DiscordSimulator, call: Call) -> Reply:
+    state = sim.state
+    channel = state.get_channel_or_404(call.int_param("channel_id"))
+    body = call.json_object()
+    if channel.is_thread:
+        threads.edit_thread(state, channel, state.bot, body)
+        return Reply(200, state.thread_payload(channel))
+    if channel.is_dm:
+        raise ApiError(403, 50003, "Cannot execute action on a DM channel")
+    state.require(state.bot, channel, Perm.VIEW_CHANNEL | Perm.MANAGE_CHANNELS)
+    unsupported = sorted(set(body) - {"available_tags", "default_auto_archive_duration", "flags"})
+    if unsupported:
+        sim.problem(f"PATCH /channels/{channel.id}: fields {unsupported} are not simulated")
+    if "default_auto_archive_duration" in body:
+        channel.default_auto_archive_duration = threads.check_archive_duration(
+            body["default_auto_archive_duration"], channel.default_auto_archive_duration
+        )
+    if body.get("flags") is not None:
+        channel.flags = int(body["flags"])
+    if "available_tags" in body:
+        if not channel.is_forum:
+            raise ApiError(400, 50024, "Cannot execute action on this channel type")
+        threads.set_available_tags(state, channel, body["available_tags"])
+    else:
+        state.emit("CHANNEL_UPDATE", state.channel_payload(channel))
+    return Reply(200, state.channel_payload(channel))
+
+
+def _thread(sim: DiscordSimulator, call: Call) -> SimChannel:
+    channel = sim.state.get_channel_or_404(call.int_param("channel_id"))
+    if not channel.is_thread:
+        raise ApiError(400, 50024, "Cannot execute action on this channel type")
+    return channel
+
+
+def _thread_member_target(sim: DiscordSimulator, call: Call) -> Any:
+    state = sim.state
+    if "user_id" not in call.params:
+        return state.bot
+    member = state.members.get(call.int_param("user_id"))
+    if member is None or not member.in_guild:
+        raise ApiError(404, 10007, "Unknown Member")
+    return member
+
+
+@route("PUT", "/channels/{channel_id}/thread-members/@me")
+@route("PUT", "/channels/{channel_id}/thread-members/{user_id}")
+async def add_thread_member(sim: DiscordSimulator, call: Call) -> Reply:
+    state = sim.state
+    thread = _thread(sim, call)
+    member = _thread_member_target(sim, call)
+    state.require(state.bot, thread, Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES_IN_THREADS)
+    meta = thread.thread
+    assert meta is not None
+    if meta.locked and not threads.can_manage_threads(state, state.bot, thread):
+        raise threads.locked_error()
+    threads.add_member(state, thread, member)
+    return Reply.empty()
+
+
+@route("DELETE", "/channels/{channel_id}/thread-members/@me")
+@route("DELETE", "/channels/{channel_id}/thread-members/{user_id}")
+async def remove_thread_member(sim: DiscordSimulator, call: Call) -> Reply:
+    state = sim.state
+    thread = _thread(sim, call)
+    member = _thread_member_target(sim, call)
+    meta = thread.thread
+    assert meta is not None
+    if member.id != state.bot.id:
+        # Removing someone else: Manage Threads, or owning the (private) thread.
+        own_private = thread.type == ChannelType.PRIVATE_THREAD and meta.owner_id == state.bot.id
+        if not (threads.can_manage_threads(state, state.bot, thread) or own_private):
+            raise ApiError(403, 50013, "Missing Permissions")
+    threads.remove_member(state, thread, member)
+    return Reply.empty()
+
+
+def _thread_member_payload(
+    sim: DiscordSimulator, thread: SimChannel, user_id: int, with_member: bool
+) -> dict[str, Any]:
+    data = sim.state.thread_member_payload(thread, user_id)
+    member = sim.state.members.get(user_id)
+    if with_member and member is not None and member.in_guild:
+        data["member"] = member.member_payload()
+    return data
+
+
+@route("GET", "/channels/{channel_id}/thread-members/{user_id}")
+async def get_thread_member(sim: DiscordSimulator, call: Call) -> Reply:
+    thread = _thread(sim, call)
+    user_id = call.int_param("user_id")
+    assert thread.thread is not None
+    if user_id not in thread.thread.members:
+        raise ApiError(404, 10007, "Unknown Member")
+    with_member = call.query.get("with_member", "").lower() in ("1", "true")
+    return Reply(200, _thread_member_payload(sim, thread, user_id, with_member))
+
+
+@route("GET", "/channels/{channel_id}/thread-members")
+async def list_thread_members(sim: DiscordSimulator, call: Call) -> Reply:
+    thread = _thread(sim, call)
+    assert thread.thread is not None
+    with_member = call.query.get("with_member", "").lower() in ("1", "true")
+    ids = sorted(thread.thread.members)
+    if with_member:
+        # Discord pages only when members are included.
+        after = int(call.query.get("after") or 0)
+        limit = max(1, min(int(call.query.get("limit", 100)), 100))
+        ids = [i for i in ids if i > after][:limit]
+    return Reply(200, [_thread_member_payload(sim, thread, i, with_member) for i in ids])
+
+
+@route("GET", "/guilds/{guild_id}/threads/active")
+async def list_active_threads(sim: DiscordSimulator, call: Call) -> Reply:
+    _guild(sim, call)
+    state = sim.state
+    active = state.active_threads()
+    members = [
+        state.thread_member_payload(t, state.bot.id)
+        for t in active
+        if t.thread is not None and state.bot.id in t.thread.members
+    ]
+    return Reply(
+        200,
+        {
+            "threads": [state.thread_payload(t) for t in active],
+            "members": members,
+            "has_more": False,
+        },
+    )
 
 
 # -- guild ---------------------------------------------------------------------------------------

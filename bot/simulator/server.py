@@ -16,10 +16,20 @@ from typing import Any, Self
 
 from aiohttp import BodyPartReader, hdrs, web
 
+from . import threads as thread_rules
 from .core import ApiError, SimState, Upload
 from .faults import Faults
 from .gateway import Gateway
-from .models import BOT_PERMISSIONS, InteractionRecord, SimChannel, SimMessage, Stats, new_token
+from .models import (
+    BOT_PERMISSIONS,
+    ChannelType,
+    InteractionRecord,
+    SimChannel,
+    SimMessage,
+    Stats,
+    iso_now,
+    new_token,
+)
 from .ratelimit import RateLimitConfig, RateLimiter, Verdict
 from .routes import Call, Reply, Route, match
 from .users import (
@@ -234,6 +244,154 @@ class DiscordSimulator:
         state.emit(
             "GUILD_ROLE_UPDATE", {"guild_id": str(state.guild.id), "role": role.to_payload()}
         )
+
+    # -- channels, forums and threads -------------------------------------------------------------
+
+    def add_channel(self, name: str, *, kind: int = ChannelType.GUILD_TEXT) -> SimChannel:
+        """A new guild channel (text by default), announced to the bot with CHANNEL_CREATE."""
+        state = self.state
+        channel = SimChannel(
+            id=state.ids.next(),
+            type=kind,
+            name=name,
+            guild_id=state.guild.id,
+            position=len(state.guild.channel_ids),
+        )
+        state.channels[channel.id] = channel
+        state.guild.channel_ids.append(channel.id)
+        state.emit("CHANNEL_CREATE", state.channel_payload(channel))
+        return channel
+
+    def add_forum(
+        self,
+        name: str,
+        *,
+        tags: Iterable[str | Mapping[str, Any]] = (),
+        default_auto_archive_duration: int = 1440,
+        require_tag: bool = False,
+    ) -> SimChannel:
+        """A forum channel (type 15) as an admin would make it, with ``tags`` given by name or
+        as ``{"name", "moderated", "emoji_name"}``; each tag gets an id."""
+        forum = SimChannel(
+            id=self.state.ids.next(),
+            type=ChannelType.GUILD_FORUM,
+            name=name,
+            guild_id=self.state.guild.id,
+            position=len(self.state.guild.channel_ids),
+            default_auto_archive_duration=default_auto_archive_duration,
+            flags=thread_rules.REQUIRE_TAG if require_tag else 0,
+        )
+        forum.available_tags = [
+            {
+                "id": str(self.state.ids.next()),
+                "name": tag if isinstance(tag, str) else tag["name"],
+                "moderated": False if isinstance(tag, str) else bool(tag.get("moderated")),
+                "emoji_id": None,
+                "emoji_name": None if isinstance(tag, str) else tag.get("emoji_name"),
+            }
+            for tag in tags
+        ]
+        self.state.channels[forum.id] = forum
+        self.state.guild.channel_ids.append(forum.id)
+        self.state.emit("CHANNEL_CREATE", self.state.channel_payload(forum))
+        return forum
+
+    def tags(self, forum: str | int | SimChannel) -> list[dict[str, Any]]:
+        """A forum's ``available_tags`` as Discord serves them."""
+        return [dict(t) for t in self.state.channel(forum).available_tags]
+
+    def tag_id(self, forum: str | int | SimChannel, name: str) -> int:
+        for tag in self.state.channel(forum).available_tags:
+            if tag["name"] == name:
+                return int(tag["id"])
+        raise KeyError(f"no tag {name!r} in #{self.state.channel(forum).name}")
+
+    def threads(
+        self, parent: str | int | SimChannel, *, archived: bool | None = None
+    ) -> list[SimChannel]:
+        """Threads (forum posts) of a channel, oldest first; ``archived`` filters by state."""
+        found = self.state.threads_of(self.state.channel(parent))
+        if archived is not None:
+            found = [t for t in found if t.thread is not None and t.thread.archived == archived]
+        return found
+
+    def thread(self, ref: str | int | SimChannel, *, parent: str | int | None = None) -> SimChannel:
+        """A thread by id or name (within ``parent`` when given)."""
+        if isinstance(ref, SimChannel) or isinstance(ref, int) or str(ref).isdigit():
+            found = self.state.channel(ref)
+            if not found.is_thread:
+                raise KeyError(f"channel {ref!r} is not a thread")
+            return found
+        pool = (
+            self.state.threads_of(self.state.channel(parent))
+            if parent is not None
+            else [c for c in self.state.channels.values() if c.is_thread and not c.deleted]
+        )
+        for candidate in pool:
+            if candidate.name == ref:
+                return candidate
+        raise KeyError(f"no thread {ref!r}")
+
+    def thread_payload(self, thread: str | int | SimChannel) -> dict[str, Any]:
+        """A thread as ``GET /channels/{id}`` answers it."""
+        return self.state.thread_payload(self.thread(thread))
+
+    def thread_members(self, thread: str | int | SimChannel) -> list[int]:
+        """User ids of a thread's members, in joining order."""
+        meta = self.thread(thread).thread
+        assert meta is not None
+        return list(meta.members)
+
+    def add_thread(
+        self,
+        parent: str | int | SimChannel,
+        name: str,
+        *,
+        owner: SimUser | None = None,
+        archived: bool = False,
+        kind: int = ChannelType.PUBLIC_THREAD,
+    ) -> SimChannel:
+        """A thread someone else (by default the guild owner) started, e.g. to fill the guild up
+        to Discord's 1,000 active threads; THREAD_CREATE is dispatched as for any new thread."""
+        state = self.state
+        target = state.channel(parent)
+        thread = thread_rules.new_thread(
+            state,
+            target,
+            owner.member if owner is not None else state.owner,
+            name=thread_rules.check_name(name),
+            kind=kind,
+            auto_archive_duration=target.default_auto_archive_duration,
+        )
+        if archived:
+            self.archive_thread(thread)
+        return thread
+
+    def archive_thread(
+        self, thread: str | int | SimChannel, *, archived: bool = True, locked: bool | None = None
+    ) -> None:
+        """Archive (or lock) a thread as Discord's inactivity timer or a moderator would."""
+        target = self.thread(thread)
+        meta = target.thread
+        assert meta is not None
+        meta.archived = archived
+        meta.archive_timestamp = iso_now()
+        if locked is not None:
+            meta.locked = locked
+        self.state.emit("THREAD_UPDATE", self.state.thread_payload(target))
+
+    def set_bot_overwrite(
+        self, channel: str | int | SimChannel, *, allow: int = 0, deny: int = 0
+    ) -> None:
+        """Set the bot's member overwrite in ``channel`` (threads follow their parent's)."""
+        state = self.state
+        target = state.channel(channel)
+        target.overwrites = [o for o in target.overwrites if int(o["id"]) != state.bot.id]
+        if allow or deny:
+            target.overwrites.append(
+                {"id": str(state.bot.id), "type": 1, "allow": str(allow), "deny": str(deny)}
+            )
+        state.emit("CHANNEL_UPDATE", state.channel_payload(target))
 
     def names(self) -> dict[str, str]:
         """Display names of users, roles and channels by id (for render_message)."""

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import threads
 from .core import SimMember, SimState
 from .models import InteractionRecord, Perm, SimAttachment, SimChannel, SimMessage
 from .render import render_message
@@ -253,6 +254,8 @@ class SimUser:
         """Post a plain message as this user (dispatched to the bot as MESSAGE_CREATE)."""
         state = self.sim.state
         target = state.channel(channel)
+        if target.is_thread:
+            threads.before_post(state, target, self.member)
         message = state.create_message(target, self.member, {"content": content})
         await self.sim.gateway.drain()
         return message

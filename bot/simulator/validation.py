@@ -23,6 +23,7 @@ KNOWN_EXTRAS = (
     "nsfw on application command bodies",
     "tts in UPDATE_MESSAGE callback data",
     "flags (always 0) in every embed (discord.Embed.to_dict)",
+    "type (always 11) in forum post bodies and tts in their message (ForumChannel.create_thread)",
 )
 
 _SNOWFLAKE_INT: dict[str, Any] = {"type": "integer", "minimum": 0}
@@ -166,6 +167,10 @@ def _strip_known_extras(template: str, body: Any) -> Any:
         return stripped if isinstance(body, list) else stripped[0]
     if not isinstance(body, dict):
         return body
+    if template == "/channels/{channel_id}/threads" and isinstance(body.get("message"), dict):
+        forum_post = {k: v for k, v in body.items() if k != "type"}
+        message = {k: v for k, v in body["message"].items() if k != "tts"}
+        return {**forum_post, "message": _without_embed_flags(message)}
     if template.endswith("/callback") and isinstance(body.get("data"), dict):
         data = _without_embed_flags(body["data"])
         if body.get("type") in (6, 7):

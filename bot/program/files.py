@@ -35,6 +35,13 @@ HEADER = (
 def program_to_data(program: Program) -> dict[str, Any]:
     """The plain data written to a program file: venue-local ISO times, no empty fields."""
     zone = program.workshop.zone
+    return {
+        "workshop": _workshop_data(program),
+        "entries": [_entry_data(e, zone) for e in program.entries],
+    }
+
+
+def _workshop_data(program: Program) -> dict[str, Any]:
     ws = program.workshop
     workshop: dict[str, Any] = {
         "name": ws.name,
@@ -53,7 +60,7 @@ def program_to_data(program: Program) -> dict[str, Any]:
         workshop["organizers"] = [
             {k: v for k, v in p.model_dump().items() if v is not None} for p in ws.organizers
         ]
-    return {"workshop": workshop, "entries": [_entry_data(e, zone) for e in program.entries]}
+    return workshop
 
 
 def _entry_data(entry: Entry, zone: Any) -> dict[str, Any]:
@@ -174,11 +181,25 @@ def program_digest(program: Program) -> str:
 
     The same program always gives the same digest; a change to anything the file holds
     changes it. Canonical JSON rather than the YAML dump: 0.15 s for 10,000 entries, not 16 s.
+    The JSON is hashed entry by entry, never held whole (16 MB of text, 60 MB more at peak).
     """
-    text = json.dumps(
-        program_to_data(program), ensure_ascii=False, sort_keys=True, separators=(",", ":")
-    )
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    zone = program.workshop.zone
+    digest = hashlib.sha256()
+
+    def add(text: str) -> None:
+        digest.update(text.encode("utf-8", "surrogatepass"))
+
+    # The bytes of json.dumps(program_to_data(program), sort_keys=True, ...): "entries"
+    # sorts before "workshop".
+    add('{"entries":[')
+    for index, entry in enumerate(program.entries):
+        add(("," if index else "") + _canonical_json(_entry_data(entry, zone)))
+    add('],"workshop":' + _canonical_json(_workshop_data(program)) + "}")
+    return digest.hexdigest()
+
+
+def _canonical_json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 # libyaml's parser when present (~5x faster than PyYAML's own on a 10,000-entry program). The

@@ -203,6 +203,14 @@ def _child_position(raw: bytes, pos: int, part: str | int, ends: dict[int, int])
         pos = _SPACE.match(raw, pos + 1).end()  # type: ignore[union-attr]
 
 
+def _utf8(text: str, chunk: int = 1 << 20) -> bytes:
+    """``text`` as UTF-8, a million characters at a time: ``str.encode`` first reserves four
+    bytes a character (80 MB for a 20 MB export with one emoji in it)."""
+    return b"".join(
+        text[at : at + chunk].encode("utf-8", "surrogatepass") for at in range(0, len(text), chunk)
+    )
+
+
 @dataclass
 class _Reader:
     """Typed access to the decoded JSON; every complaint names the path and its line."""
@@ -224,7 +232,7 @@ class _Reader:
     def __post_init__(self, text: str) -> None:
         self.controls = _CONTROL_ESCAPE.search(text) is not None
         self.returns = "\r" in text or "\\r" in text
-        self.raw = text.encode("utf-8", "surrogatepass")
+        self.raw = _utf8(text)
 
     def _line_of(self, path: JsonPath) -> int | None:
         # Built at the first lookup, shared by the rest (a report shows dozens of examples).

@@ -133,6 +133,7 @@ def _ics_copy(block: str, copy: int) -> str:
 class Run:
     seconds: float
     peak_mb: float
+    cpu_s: float
     returncode: int
     stdout: str
     stderr: str
@@ -151,6 +152,8 @@ def _measure_here(command: list[str]) -> dict[str, Any]:
         return {
             "seconds": spent,
             "peak_mb": usage.ru_maxrss / 1024,  # kB on Linux
+            # CPU time, user and system: what a busy shared machine inflates least.
+            "cpu_s": usage.ru_utime + usage.ru_stime,
             "returncode": proc.returncode,
             "stdout": out.read().decode(errors="replace")[-2000:],
             "stderr": err.read().decode(errors="replace")[-2000:],
@@ -195,6 +198,7 @@ def _median(runs: list[Run]) -> dict[str, Any]:
     return {
         "seconds": statistics.median(r.seconds for r in runs),
         "peak_mb": statistics.median(r.peak_mb for r in runs),
+        "cpu_s": statistics.median(r.cpu_s for r in runs),
         "all_s": [round(r.seconds, 3) for r in runs],
         "all_mb": [round(r.peak_mb, 1) for r in runs],
         "stdout": runs[-1].stdout.strip().splitlines()[:3],
@@ -224,7 +228,7 @@ def run_steps(work: Path, repeats: int = 3, progress: Any = None) -> dict[str, A
             for _ in range(repeats)
         ]
         out[f"import {fmt}"] = _median(runs)
-        say(f"  import {fmt}: {out[f'import {fmt}']['seconds']:.2f} s")
+        say(_line(f"import {fmt}", out[f"import {fmt}"]))
     for fmt in ("frab", "ics"):
         program = programs[fmt]
         out[f"entries {fmt}"] = _entries(program)
@@ -238,12 +242,16 @@ def run_steps(work: Path, repeats: int = 3, progress: Any = None) -> dict[str, A
             reloads.append(measure(["load", str(program)], _env(database)))
         out[f"load {fmt}"] = _median(loads)
         out[f"reload {fmt}"] = _median(reloads)
-        say(
-            f"  {fmt}: validate {out[f'validate {fmt}']['seconds']:.2f} s, load "
-            f"{out[f'load {fmt}']['seconds']:.2f} s, unchanged re-load "
-            f"{out[f'reload {fmt}']['seconds']:.2f} s"
-        )
+        for step in ("validate", "load", "reload"):
+            say(_line(f"{step} {fmt}", out[f"{step} {fmt}"]))
     return out
+
+
+def _line(step: str, run: dict[str, Any]) -> str:
+    return (
+        f"  {step}: {run['seconds']:.2f} s wall, {run['cpu_s']:.2f} s CPU, "
+        f"{run['peak_mb']:.0f} MB peak (runs: {run['all_s']})"
+    )
 
 
 def _entries(program: Path) -> int:

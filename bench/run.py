@@ -615,6 +615,7 @@ async def bench_files(report: Report, work: Path, repeats: int, details: dict[st
             f"< {limit:g} s",
             partial(operator.gt, limit),
         )
+        report.add(f"workshop-bot {label}: CPU time (user + system)", run[key]["cpu_s"], "s")
         report.add(
             f"workshop-bot {label}: peak RSS",
             run[key]["peak_mb"],

@@ -11,7 +11,10 @@ through the local Discord and the real discord.py:
    one-job-per-reminder design (bench/restore.py);
 5. the bot process's memory (bench/botproc.py, bench/memory.py);
 6. a 10,000-entry program file written, parsed, digested, loaded at start-up and reloaded,
-   with the longest event-loop stall during the reload (bench/reload.py).
+   with the longest event-loop stall during the reload (bench/reload.py);
+7. conference-sized schedules as a user handles them, each command its own process:
+   ``workshop-bot import frab|ics``, ``validate``, ``load`` and an unchanged ``load`` again,
+   wall time and peak RSS (bench/files.py).
 
 It prints one table (every figure, its target, whether it is met) and writes the same to
 bench/results.json. ``--quick`` is for development: fewer calls, a 1,000-user fan-out.
@@ -24,6 +27,7 @@ import asyncio
 import gc
 import json
 import logging
+import operator
 import platform
 import shutil
 import sys
@@ -34,6 +38,7 @@ from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +49,7 @@ from bot.program.model import Program
 from bot.settings import PROJECT_ROOT
 
 from . import fanout, latency, memory
+from . import files as schedule_files
 from . import reload as program_file
 from .programs import (
     DAY_HOURS,
@@ -580,6 +586,45 @@ async def bench_program_file(
         )
 
 
+# -- 7: schedule files through the CLI -------------------------------------------------------------
+
+
+async def bench_files(report: Report, work: Path, repeats: int, details: dict[str, Any]) -> None:
+    """``workshop-bot`` import, validate, load and load again, each its own process."""
+    run = await asyncio.to_thread(schedule_files.run_steps, work / "files", repeats, _progress)
+    details["schedule files"] = run
+    time_limit, rss_limit = schedule_files.STEP_LIMIT_S, schedule_files.STEP_LIMIT_MB
+    reload_limit = schedule_files.RELOAD_LIMIT_S
+    sizes = {"frab": f"{run['entries frab']:,}", "ics": f"{run['entries ics']:,}"}
+    steps = [
+        ("import frab", f"import frab, {run['frab_events']:,} events ({run['frab_mb']:.0f} MB)"),
+        ("import ics", f"import ics, {run['ics_events']:,} events ({run['ics_mb']:.0f} MB)"),
+    ]
+    for fmt in ("frab", "ics"):
+        steps += [
+            (f"validate {fmt}", f"validate, {sizes[fmt]} entries ({fmt})"),
+            (f"load {fmt}", f"load into a new database, {sizes[fmt]} entries ({fmt})"),
+            (f"reload {fmt}", f"load again, unchanged, {sizes[fmt]} entries ({fmt})"),
+        ]
+    for key, label in steps:
+        limit = reload_limit if key.startswith("reload") else time_limit
+        report.add(
+            f"workshop-bot {label}: wall time",
+            run[key]["seconds"],
+            "s",
+            f"< {limit:g} s",
+            partial(operator.gt, limit),
+        )
+        report.add(f"workshop-bot {label}: CPU time (user + system)", run[key]["cpu_s"], "s")
+        report.add(
+            f"workshop-bot {label}: peak RSS",
+            run[key]["peak_mb"],
+            "MB",
+            f"< {rss_limit:g} MB",
+            lambda v: v < rss_limit,
+        )
+
+
 # -- main -----------------------------------------------------------------------------------------
 
 
@@ -594,9 +639,11 @@ async def bench(args: argparse.Namespace) -> tuple[Report, dict[str, Any]]:
     postgres = args.postgres and await _pg_available()
     began = time.monotonic()
     try:
-        with _phase("programs"):
-            subjects = await _subjects(work)
         wanted = set(args.only.split(",")) if args.only else None
+        subjects: list[Subject] = []
+        if wanted is None or wanted - {"files"}:
+            with _phase("programs"):
+                subjects = await _subjects(work)
 
         def run(name: str) -> bool:
             return wanted is None or name in wanted
@@ -623,6 +670,9 @@ async def bench(args: argparse.Namespace) -> tuple[Report, dict[str, Any]]:
         if run("program"):
             with _phase("program file: write, parse, digest, start-up and reload"):
                 await bench_program_file(report, subjects[-1], work, repeats, details)
+        if run("files"):
+            with _phase("schedule files: import, validate, load, load again (CLI processes)"):
+                await bench_files(report, work, repeats, details)
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -648,7 +698,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, help="fan-out subscribers (10,000)")
     parser.add_argument(
         "--only",
-        help="comma-separated phases: latency, fanout, restore, memory, program (all)",
+        help="comma-separated phases: latency, fanout, restore, memory, program, files (all)",
     )
     parser.add_argument(
         "--no-postgres",

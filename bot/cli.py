@@ -192,7 +192,12 @@ def _import(args: argparse.Namespace) -> int:
         kind_map=tuple(args.kind_map),
     )
     report = ImportReport(source)
-    program = get_importer(args.format)(text, source, options, report)
+    importer = get_importer(args.format)
+    # Handed over, not kept here: the importer can drop the text once it has what it needs
+    # (a 20 MB export with one emoji in it is an 80 MB str).
+    handed = [text]
+    del text
+    program = importer(handed.pop(), source, options, report)
     # Only a complete, valid program reaches the disk.
     try:
         write_program(program, output)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -206,6 +206,20 @@ class Entry(_Strict):
     def _abstract_line_breaks(cls, value: object) -> object:
         return _one_kind_of_line_break(value)
 
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _a_time_not_a_number(cls, value: object) -> object:
+        # A bare number would be read as seconds or milliseconds since 1970: never meant.
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError("give a time with its UTC offset, e.g. 2022-07-23T09:00:00-04:00")
+        return value
+
+    @field_validator("start", "end")
+    @classmethod
+    def _whole_seconds(cls, value: datetime) -> datetime:
+        # The program file writes times to the second: what it holds reads back the same.
+        return value.replace(microsecond=0)
+
     @field_validator("id")
     @classmethod
     def _id_shape(cls, value: str) -> str:
@@ -371,5 +385,13 @@ def sort_entries(entries: list[Entry]) -> list[Entry]:
 
 
 def venue_iso(moment: datetime, zone: ZoneInfo) -> str:
-    """ISO 8601 of an instant in the venue's zone, to the second (as the program file writes it)."""
-    return moment.astimezone(zone).isoformat(timespec="seconds")
+    """ISO 8601 of an instant in the venue's zone, to the second (as the program file writes it).
+
+    Before standard time (a zone's local mean time, e.g. -04:56:02 in New York before 1883)
+    the offset has seconds, which ISO readers refuse: such an instant is written in UTC.
+    """
+    local = moment.astimezone(zone)
+    offset = local.utcoffset()
+    if offset is not None and offset.seconds % 60:
+        local = moment.astimezone(UTC)
+    return local.isoformat(timespec="seconds")

@@ -160,3 +160,21 @@ async def test_the_extension_reloads_cleanly(local: LocalDiscord) -> None:
         "is shown as Tri Dao"
         in (await olga.slash("people link", member=tri, person="Tri Dao")).text()
     )
+
+
+async def test_a_linked_speaker_marks_their_talks_questions_answered(local: LocalDiscord) -> None:
+    sim = local.sim
+    olga, melika, alice = organizer(sim), sim.add_user("melika"), sim.add_user("alice")
+    payvand = "keynote-melika-payvand"
+    await alice.slash("ask", talk=payvand, question="How much energy does it save?")
+    before = await melika.slash("questions", talk=payvand)
+    assert [c["custom_id"] for row in before.components for c in row["components"]] == []
+
+    await olga.slash("people link", member=melika, person="Melika Payvand")
+    listed = await melika.slash("questions", talk=payvand)
+    menus = [c["custom_id"] for row in listed.components for c in row["components"]]
+    assert menus == ["ask:answer", "ask:remove"]
+    [option] = listed.components[0]["components"][0]["options"]
+    done = await melika.select(listed, "ask:answer", [option["value"]])
+    [note] = await done.wait_for_followups(1)
+    assert note["content"].startswith("Marked answered: “How much energy does it save?”")

@@ -167,7 +167,7 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
         # runs yet, and a worker thread's malloc arena would keep ~20 MB after the build.
         search.index()
         schedule.now(clock.now())
-    people = PeopleService(sessions, clock, program_service)
+    people = PeopleService(sessions, clock, program_service, reminders)
     return Services(
         settings=settings,
         clock=clock,
@@ -218,6 +218,7 @@ def build_bot(
         services.clock,
         send_timeout=services.settings.send_timeout_seconds,
     )
+    services.outbox.presenting = services.people.presenting
     services.engine = DeliveryEngine(
         services.sessions,
         services.clock,

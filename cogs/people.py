@@ -10,11 +10,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.delivery.engine import DeliveryEngine
 from bot.errors import UserFacingError
 from bot.permissions import allows_organizer, organizer_interaction_check
 from bot.services.guild_config import GuildConfigService
-from bot.services.people import PeopleService
+from bot.services.people import AuthorReminders, PeopleService
 from bot.services.program import Talk
+from bot.services.reminders import DEFAULT_LEAD
 from bot.tree import acknowledge
 from bot.ui.cards import choice_name, lines_within, md
 from bot.ui.text import EMBED_DESCRIPTION_MAX, trim
@@ -47,6 +49,23 @@ async def member_of(guild: discord.Guild, user_id: int) -> discord.Member | None
         return await guild.fetch_member(user_id)
     except discord.HTTPException:
         return None
+
+
+def reminder_text(reminded: AuthorReminders, *, you: bool) -> str:
+    """What the link set up: a DM before each talk or poster session still to come."""
+    if not reminded.talks:
+        return ""
+    who = "You get" if you else "They get"
+    what = (
+        "their poster session" if all(t.kind == "poster" for t in reminded.talks) else "it starts"
+    )
+    if what.startswith("their") and you:
+        what = "your poster session"
+    return (
+        f" {who} a DM {DEFAULT_LEAD} min before {what} "
+        f"({len(reminded.talks)} reminder{'s' if len(reminded.talks) != 1 else ''}; "
+        "`/remind list` shows them)."
+    )
 
 
 class SpeakerRoles:
@@ -104,9 +123,12 @@ class People(commands.Cog):
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
-    def __init__(self, people: PeopleService, guild_config: GuildConfigService) -> None:
+    def __init__(
+        self, people: PeopleService, guild_config: GuildConfigService, engine: DeliveryEngine
+    ) -> None:
         self.people = people
         self.guild_config = guild_config
+        self.engine = engine
         self.roles = SpeakerRoles(people)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
@@ -129,9 +151,15 @@ class People(commands.Cog):
         if result.already:
             text = f"{member.mention} is already shown as {md(result.person)}."
         else:
+            reminded = await self.people.remind_author(
+                interaction.guild.id, member.id, result.person
+            )
+            if reminded.sending_now:
+                self.engine.poke()
             text = (
                 f"OK: {member.mention} is shown as {md(result.person)} on "
-                f"{talks_text(result.talks)}. They can remove it themselves with `/unclaim`."
+                f"{talks_text(result.talks)}.{reminder_text(reminded, you=False)} "
+                "They can remove it themselves with `/unclaim`."
             )
         await interaction.followup.send(
             trim(text + role_note, 2000), ephemeral=True, allowed_mentions=NO_PINGS
@@ -239,8 +267,9 @@ class People(commands.Cog):
 class Claims(commands.Cog):
     """Members: become one of the program's people with a code, or stop being shown as one."""
 
-    def __init__(self, people: PeopleService) -> None:
+    def __init__(self, people: PeopleService, engine: DeliveryEngine) -> None:
         self.people = people
+        self.engine = engine
         self.roles = SpeakerRoles(people)
 
     @app_commands.command(
@@ -255,10 +284,13 @@ class Claims(commands.Cog):
         await acknowledge(interaction)
         result = await self.people.redeem(guild.id, interaction.user.id, code)
         role_note = await self.roles.give(guild, interaction.user.id)
+        reminded = await self.people.remind_author(guild.id, interaction.user.id, result.person)
+        if reminded.sending_now:
+            self.engine.poke()
         text = (
-            f"You are now shown as {md(result.person)} on {talks_text(result.talks)}. "
-            "Your name on the talk cards and in `/author` shows your Discord name beside it "
-            "(nobody is pinged). Remove it any time with `/unclaim`."
+            f"You are now shown as {md(result.person)} on {talks_text(result.talks)}."
+            f"{reminder_text(reminded, you=True)} The talk cards and `/author` show your "
+            "Discord name beside it (nobody is pinged). Remove it any time with `/unclaim`."
         )
         await interaction.followup.send(
             trim(text + role_note, 2000), ephemeral=True, allowed_mentions=NO_PINGS
@@ -308,5 +340,6 @@ class Claims(commands.Cog):
 
 async def setup(bot: WorkshopBot) -> None:
     s = bot.services
-    await bot.add_cog(People(s.people, s.guild_config))
-    await bot.add_cog(Claims(s.people))
+    assert s.engine is not None
+    await bot.add_cog(People(s.people, s.guild_config, s.engine))
+    await bot.add_cog(Claims(s.people, s.engine))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
-from bot.db.models import ClaimCode
+from bot.db.models import ClaimCode, Subscription
 from bot.errors import UserFacingError
 from bot.program.files import load_program
 from bot.program.loader import load_program as load_into_db
@@ -22,6 +22,7 @@ from bot.services.people import (
     normalize_code,
 )
 from bot.services.program import ProgramService
+from bot.services.reminders import ReminderService
 from tests.conftest import HAET_FILE
 from tests.e2e.helpers import edt
 
@@ -35,7 +36,7 @@ async def service(sessions: async_sessionmaker[AsyncSession]) -> PeopleService:
     await load_into_db(sessions, load_program(HAET_FILE), clock.now())
     program = ProgramService(sessions)
     await program.refresh()
-    return PeopleService(sessions, clock, program)
+    return PeopleService(sessions, clock, program, ReminderService(sessions, clock, program))
 
 
 def test_codes_are_unambiguous_and_forgive_dashes_and_case() -> None:
@@ -140,3 +141,27 @@ async def test_speaker_role_is_set_changed_and_cleared(service: PeopleService) -
     assert await service.speaker_role(GUILD) == 501
     await service.set_speaker_role(GUILD, None, by=99)
     assert await service.speaker_role(GUILD) is None
+
+
+async def test_author_reminders_are_made_on_link_and_stopped_on_unlink(
+    service: PeopleService, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    flash = "poster-flashattention-fast-and-memory-efficient-exact"
+    await service.link(GUILD, 10, "Tri Dao", by=99)
+    made = await service.remind_author(GUILD, 10, "Tri Dao")
+    assert [t.id for t in made.talks] == [flash] and not made.sending_now
+    assert (await service.remind_author(GUILD, 10, "Tri Dao")).talks == []  # one is enough
+    talk = service._program.snapshot.by_id[flash]
+    assert await service.presenting(10, [talk]) == [talk]
+    assert await service.presenting(11, [talk]) == []
+
+    # A second name on the same poster keeps the reminder when the first goes.
+    await service.link(GUILD, 10, "Daniel Y Fu", by=99)
+    await service.unlink(GUILD, "Tri Dao")
+    async with sessions() as s:
+        state = await s.scalar(select(Subscription.state).where(Subscription.user_id == 10))
+    assert state == "active"
+    await service.unlink_all(GUILD, 10)
+    async with sessions() as s:
+        state = await s.scalar(select(Subscription.state).where(Subscription.user_id == 10))
+    assert state == "cancelled"

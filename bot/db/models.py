@@ -316,6 +316,9 @@ class PersonLink(Base):
     person: Mapped[str] = mapped_column(String(300))
     linked_by: Mapped[int] = mapped_column(BigInteger)
     via: Mapped[str] = mapped_column(String(20))  # organizer | code
+    # The entries whose reminder the link made (the author's DM before their talk or poster
+    # session): unlinking stops those, and no reminder the member set up themselves.
+    reminded: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -25,6 +25,7 @@ from bot.clock import Clock
 from bot.db.models import ClaimCode, PersonLink, SpeakerRole
 from bot.errors import UserFacingError
 from bot.services.program import ProgramService, Talk
+from bot.services.reminders import DEFAULT_LEAD, ReminderService
 from bot.services.search import normalize
 
 log = logging.getLogger(__name__)
@@ -77,13 +78,24 @@ class IssuedCode:
     talks: list[Talk]
 
 
+@dataclass(frozen=True, slots=True)
+class AuthorReminders:
+    talks: list[Talk]  # the talks a reminder was set up for now
+    sending_now: bool  # one of them starts within the lead: its DM is due now
+
+
 class PeopleService:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], clock: Clock, program: ProgramService
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        program: ProgramService,
+        reminders: ReminderService | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._program = program
+        self._reminders = reminders
         # Wrong /claim codes per member (in this process): guessing stays slow.
         self._wrong: defaultdict[int, list[datetime]] = defaultdict(list)
 
@@ -174,7 +186,9 @@ class PeopleService:
                 raise UserFacingError(f"{mine} linked to “{person[:100]}”.")
             await s.delete(row)
             link = Link(row.person, row.user_id, row.linked_by, row.via)
+            reminded = list(row.reminded or [])
         log.info("guild %s: member %s unlinked from %r", guild_id, link.user_id, link.person)
+        await self._stop_reminders(guild_id, link.user_id, reminded)
         return link
 
     async def unlink_all(self, guild_id: int, user_id: int) -> list[str]:
@@ -189,7 +203,9 @@ class PeopleService:
             ).all()
             for row in rows:
                 await s.delete(row)
-            return [r.person for r in rows]
+            reminded = [e for r in rows for e in (r.reminded or [])]
+        await self._stop_reminders(guild_id, user_id, reminded)
+        return [r.person for r in rows]
 
     async def links(self, guild_id: int) -> list[Link]:
         async with self._sessions() as s:
@@ -228,6 +244,71 @@ class PeopleService:
         if talk is None or not talk.people:
             return False
         return user_id in (await self.members_for(guild_id, talk.people)).values()
+
+    # -- the author's reminder -------------------------------------------------------------------
+
+    async def remind_author(self, guild_id: int, user_id: int, person: str) -> AuthorReminders:
+        """A reminder DM before each of the person's talks still to come (a poster's is its
+        session's start), through the ordinary reminders: sent once, by the delivery engine.
+        Talks the member already has a reminder for keep theirs."""
+        if self._reminders is None:
+            return AuthorReminders([], False)
+        now = self._clock.now()
+        made: list[Talk] = []
+        sending_now = False
+        for talk in self.talks_of([person]):
+            if talk.cancelled or talk.start <= now:
+                continue
+            try:
+                result = await self._reminders.subscribe(user_id, talk.id, DEFAULT_LEAD, guild_id)
+            except UserFacingError:
+                continue  # has one already, or at the cap: theirs stands
+            made.append(talk)
+            sending_now = sending_now or result.sending_now
+        if made:
+            async with self._sessions() as s, s.begin():
+                row = await s.scalar(
+                    select(PersonLink).where(
+                        PersonLink.guild_id == guild_id,
+                        PersonLink.person == person,
+                        PersonLink.user_id == user_id,
+                    )
+                )
+                if row is not None:
+                    row.reminded = [*(row.reminded or []), *(t.id for t in made)]
+        return AuthorReminders(made, sending_now)
+
+    async def _stop_reminders(self, guild_id: int, user_id: int, entry_ids: list[str]) -> None:
+        """Stop the reminders a removed link made; one the member's other names still need
+        passes to the link of such a name (so that removing it later stops it)."""
+        if self._reminders is None or not entry_ids:
+            return
+        async with self._sessions() as s, s.begin():
+            rows = (
+                await s.scalars(
+                    select(PersonLink).where(
+                        PersonLink.guild_id == guild_id, PersonLink.user_id == user_id
+                    )
+                )
+            ).all()
+            gone = []
+            for entry_id in entry_ids:
+                talk = self._program.snapshot.by_id.get(entry_id)
+                heir = next((r for r in rows if talk is not None and r.person in talk.people), None)
+                if heir is None:
+                    gone.append(entry_id)
+                elif entry_id not in (heir.reminded or []):
+                    heir.reminded = [*(heir.reminded or []), entry_id]
+        if gone:
+            await self._reminders.stop(user_id, gone)
+
+    async def presenting(self, user_id: int, talks: Sequence[Talk]) -> list[Talk]:
+        """Which of ``talks`` the member is linked to (in any server), for the reminder DM."""
+        async with self._sessions() as s:
+            names = set(
+                await s.scalars(select(PersonLink.person).where(PersonLink.user_id == user_id))
+            )
+        return [t for t in talks if names.intersection(t.people)]
 
     # -- claim codes -----------------------------------------------------------------------------
 

@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from bot.cli import main
+from bot.clock import ManualClock
 from bot.local import LocalDiscord
 from bot.simulator import InteractionResult
 from bot.simulator.models import Perm
+from tests.e2e.helpers import at, edt
 from tests.e2e.test_organizers import organizer
 
 FLASH = "poster-flashattention-fast-and-memory-efficient-exact"
@@ -178,3 +180,28 @@ async def test_a_linked_speaker_marks_their_talks_questions_answered(local: Loca
     done = await melika.select(listed, "ask:answer", [option["value"]])
     [note] = await done.wait_for_followups(1)
     assert note["content"].startswith("Marked answered: “How much energy does it save?”")
+
+
+async def test_a_linked_author_gets_one_dm_before_their_poster_session(
+    local: LocalDiscord, clock: ManualClock
+) -> None:
+    sim = local.sim
+    olga, tri, dan = organizer(sim), sim.add_user("tri"), sim.add_user("dan")
+    linked = await olga.slash("people link", member=tri, person="Tri Dao")
+    assert "They get a DM 10 min before their poster session (1 reminder;" in linked.text()
+    await olga.slash("people link", member=dan, person="Daniel Y Fu")
+    # Unlinking stops the reminder the link made (and only that one).
+    await olga.slash("people unlink", person="Daniel Y Fu")
+
+    await at(local, clock, edt("14:49"))
+    assert [m for m in tri.dms if "🎤" in m["content"]] == []
+    await at(local, clock, edt("14:50"))
+    dm = await sim.wait_for_message(dm_of=tri, predicate=lambda m: "🎤" in m["content"])
+    assert dm["content"].startswith(
+        "🎤 Your poster session is about to start: please be at your poster "
+        "(“FlashAttention: Fast and Memory-Efficient"
+    )
+    assert "⏰ **FlashAttention" in dm["content"]
+    await at(local, clock, edt("15:10"))
+    assert len([m for m in tri.dms if "🎤" in m["content"]]) == 1
+    assert [m for m in dan.dms if "FlashAttention" in m["content"]] == []

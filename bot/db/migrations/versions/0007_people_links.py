@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("person", sa.String(length=300), nullable=False),
         sa.Column("linked_by", sa.BigInteger(), nullable=False),
         sa.Column("via", sa.String(length=20), nullable=False),
+        sa.Column("reminded", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_person_links")),
         sa.UniqueConstraint("guild_id", "person", name=op.f("uq_person_links_guild_id")),

@@ -36,6 +36,7 @@ from bot.reloading import (
 from bot.services.announcements import AnnouncementTargets
 from bot.services.events import EventSync
 from bot.services.guild_config import CustomAnnouncements, GuildConfigService
+from bot.services.people import PeopleService
 from bot.services.program import ProgramService
 from bot.services.questions import QuestionService
 from bot.services.reminders import ReminderService
@@ -58,6 +59,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.agenda",
     "cogs.status",
     "cogs.questions",
+    "cogs.people",
 )
 
 
@@ -79,6 +81,7 @@ class Services:
     events: EventSync
     status: StatusService
     questions: QuestionService
+    people: PeopleService
     started: float = field(default_factory=time.monotonic)
     # Made with the bot (they send through it): see build_bot.
     outbox: DiscordOutbox | None = None
@@ -164,6 +167,7 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
         # runs yet, and a worker thread's malloc arena would keep ~20 MB after the build.
         search.index()
         schedule.now(clock.now())
+    people = PeopleService(sessions, clock, program_service, reminders)
     return Services(
         settings=settings,
         clock=clock,
@@ -178,7 +182,9 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
         guild_config=GuildConfigService(sessions, clock, settings),
         events=EventSync(sessions, clock, program_service),
         status=StatusService(sessions),
-        questions=QuestionService(sessions, clock, program_service),
+        # Members linked to an entry's people may mark its questions answered.
+        questions=QuestionService(sessions, clock, program_service, speakers=people),
+        people=people,
         follower=follower,
     )
 
@@ -212,6 +218,7 @@ def build_bot(
         services.clock,
         send_timeout=services.settings.send_timeout_seconds,
     )
+    services.outbox.presenting = services.people.presenting
     services.engine = DeliveryEngine(
         services.sessions,
         services.clock,

@@ -122,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("playground", help="the bot against a local Discord, in your terminal")
     _add_clock_options(p)
 
+    p = sub.add_parser("claim-codes", help="one-time codes for authors to /claim their names")
+    p.add_argument("--people", nargs="+", metavar="NAME", help="default: everyone not linked")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the CSV to write")
+
     sub.add_parser("sync", help="sync slash commands globally (run once after an upgrade)")
     sub.add_parser("invite-url", help="print the link that adds the bot to a server")
     return parser
@@ -152,6 +156,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(_db(args))
     if args.command == "load":
         return asyncio.run(_load(args))
+    if args.command == "claim-codes":
+        return asyncio.run(_claim_codes(args))
     from bot import app
 
     if args.command == "run":
@@ -355,3 +361,9 @@ async def _load(args: argparse.Namespace) -> int:
         await engine.dispose()
     print(f"loaded {program.workshop.name}: {report.summary()}")
     return 0
+
+
+async def _claim_codes(args: argparse.Namespace) -> int:
+    from bot.people_codes import write_claim_codes
+
+    return await write_claim_codes(args.output, args.people)

@@ -36,7 +36,7 @@ from bot.ui.cards import (
 )
 from bot.ui.format import discord_ts
 from bot.ui.text import CHOICES_MAX
-from bot.ui.views import CardExtras, TalkCards
+from bot.ui.views import CardExtras, MemberLinks, TalkCards
 
 if TYPE_CHECKING:
     from bot.client import WorkshopBot
@@ -56,12 +56,13 @@ class Schedule(commands.Cog):
         search: SearchService,
         clock: Clock,
         card_extras: CardExtras | None = None,
+        members: MemberLinks | None = None,
     ) -> None:
         self.program = program
         self.schedule = schedule
         self.search = search
         self.clock = clock
-        self.cards = TalkCards(program, schedule, search, card_extras)
+        self.cards = TalkCards(program, schedule, search, card_extras, members)
 
     # -- now, next, the day -------------------------------------------------------------------
 
@@ -335,4 +336,6 @@ def day_headed(talks: list[Talk], zone: ZoneInfo, block: Callable[[Talk], Block]
 
 async def setup(bot: WorkshopBot) -> None:
     s = bot.services
-    await bot.add_cog(Schedule(s.program, s.schedule, s.search, s.clock, s.card_extras))
+    await bot.add_cog(
+        Schedule(s.program, s.schedule, s.search, s.clock, s.card_extras, s.people.members_for)
+    )

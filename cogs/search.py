@@ -22,7 +22,14 @@ from bot.ui.cards import (
     search_block,
 )
 from bot.ui.text import EMBED_DESCRIPTION_MAX, EMBED_TITLE_MAX, SELECT_OPTIONS_MAX, trim
-from bot.ui.views import AnsweringView, AuthorPicker, CardExtras, LazyPages, TalkCards
+from bot.ui.views import (
+    AnsweringView,
+    AuthorPicker,
+    CardExtras,
+    LazyPages,
+    MemberLinks,
+    TalkCards,
+)
 
 if TYPE_CHECKING:
     from bot.client import WorkshopBot
@@ -44,10 +51,11 @@ class Search(commands.Cog):
         schedule: ScheduleService,
         search: SearchService,
         card_extras: CardExtras | None = None,
+        members: MemberLinks | None = None,
     ) -> None:
         self.program = program
         self.search = search
-        self.cards = TalkCards(program, schedule, search, card_extras)
+        self.cards = TalkCards(program, schedule, search, card_extras, members)
 
     @app_commands.command(name="author", description="Everything a speaker or author presents")
     @app_commands.describe(name="Start typing a name")
@@ -134,4 +142,4 @@ class Search(commands.Cog):
 
 async def setup(bot: WorkshopBot) -> None:
     s = bot.services
-    await bot.add_cog(Search(s.program, s.schedule, s.search, s.card_extras))
+    await bot.add_cog(Search(s.program, s.schedule, s.search, s.card_extras, s.people.members_for))

@@ -294,3 +294,57 @@ class QuestionVote(Base):
     user_id: Mapped[int] = mapped_column(BigInteger)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PersonLink(Base):
+    """A member shown as one of the program's people (as the program spells the name).
+
+    A person is one member in a server; a member may be several people (spelling variants,
+    or a name the program gives twice). Made by an organizer (/people link) or by the member
+    redeeming a claim code (/claim); the member removes it with /unclaim.
+    """
+
+    __tablename__ = "person_links"
+    __table_args__ = (
+        UniqueConstraint("guild_id", "person"),
+        Index("ix_person_links_guild_user", "guild_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    person: Mapped[str] = mapped_column(String(300))
+    linked_by: Mapped[int] = mapped_column(BigInteger)
+    via: Mapped[str] = mapped_column(String(20))  # organizer | code
+    # The entries whose reminder the link made (the author's DM before their talk or poster
+    # session): unlinking stops those, and no reminder the member set up themselves.
+    reminded: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ClaimCode(Base):
+    """A one-time code an author redeems with /claim to be linked to their name.
+
+    Only the code's SHA-256 is kept: the codes themselves exist in the CSV sent by e-mail.
+    """
+
+    __tablename__ = "claim_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person: Mapped[str] = mapped_column(String(300))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    redeemed_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    redeemed_guild_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class SpeakerRole(Base):
+    """The role a server gives its linked speakers and authors (/people role)."""
+
+    __tablename__ = "speaker_roles"
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    role_id: Mapped[int] = mapped_column(BigInteger)
+    set_by: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

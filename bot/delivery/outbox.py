@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -46,6 +46,7 @@ from bot.ui.cards import (
     with_links,
 )
 from bot.ui.format import discord_ts, venue_time
+from bot.ui.people import author_line
 from bot.ui.reminders import reminder_dm_view
 from bot.ui.text import (
     CONTENT_MAX,
@@ -145,6 +146,9 @@ class DiscordOutbox:
         self._targets = targets
         self._dm_cache: dict[int, int] = {}
         self._targets_cache: tuple[float, list[AnnouncementTarget]] = (0.0, [])
+        # Which of a member's reminded talks they present (PeopleService.presenting): their
+        # reminder DM then reads as for an author.
+        self.presenting: Callable[[int, Sequence[Talk]], Awaitable[list[Talk]]] | None = None
 
     async def _bounded(self, request: Awaitable[R]) -> R:
         """One request of the engine's, given up after ``send_timeout`` seconds (the engine
@@ -255,6 +259,9 @@ class DiscordOutbox:
         its time (in the reader's zone, worded so it stays true when read late), where to
         go, and buttons for its card and for stopping it."""
         lines = self.reminder_lines(reminders)
+        if self.presenting is not None:
+            mine = await self.presenting(reminders[0].user_id, [r.talk for r in reminders])
+            lines[:0] = [author_line(mine)] if mine else []
         if offline:
             lines.append("(Sent late: I was offline when this reminder was due.)")
         # The controls follow the DM's order: talks by start.

@@ -700,6 +700,35 @@ async def get_member(sim: DiscordSimulator, call: Call) -> Reply:
     return Reply(200, member.member_payload())
 
 
+@route("PUT", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}")
+@route("DELETE", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}")
+async def member_role(sim: DiscordSimulator, call: Call) -> Reply:
+    """Give or take a role: Manage Roles, and only roles below the bot's highest."""
+    _guild(sim, call)
+    state = sim.state
+    member = state.members.get(call.int_param("user_id"))
+    if member is None or not member.in_guild:
+        raise ApiError(404, 10007, "Unknown Member")
+    role = state.guild.roles.get(call.int_param("role_id"))
+    if role is None:
+        raise ApiError(404, 10011, "Unknown Role")
+    state.require_guild(state.bot, Perm.MANAGE_ROLES)
+    top = max(
+        (state.guild.roles[r].position for r in state.bot.role_ids if r in state.guild.roles),
+        default=0,
+    )
+    if role.managed or role.id == state.guild.id or role.position >= top:
+        raise ApiError(403, 50013, "Missing Permissions")
+    if call.method == "PUT" and role.id not in member.role_ids:
+        member.role_ids.append(role.id)
+    elif call.method == "DELETE" and role.id in member.role_ids:
+        member.role_ids.remove(role.id)
+    else:
+        return Reply.empty()
+    state.emit("GUILD_MEMBER_UPDATE", {**member.member_payload(), "guild_id": str(state.guild.id)})
+    return Reply.empty()
+
+
 # -- scheduled events ----------------------------------------------------------------------------
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -65,9 +65,13 @@ def talk_embed(
     session: Talk | None = None,
     posters: Sequence[Talk] = (),
     footer: str | None = None,
+    members: Mapping[str, int] | None = None,
 ) -> discord.Embed:
     """The talk card: title, kind, people, abstract, times, session, links; a footer only
-    when given (a hint that helps on a card someone opened, not on every post and DM)."""
+    when given (a hint that helps on a card someone opened, not on every post and DM).
+
+    ``members``: people linked to server members (name -> user id), shown as a mention
+    beside the name (send it with no allowed mentions: it shows, and pings nobody)."""
     embed = discord.Embed(
         title=trim(talk.title, EMBED_TITLE_MAX),
         colour=COLOURS.get(talk.kind, discord.Colour.blurple()),
@@ -78,7 +82,8 @@ def talk_embed(
         role = "Speaker" if talk.kind in ("keynote", "talk", "presentation") else "Authors"
         if len(talk.people) == 1 and role == "Authors":
             role = "Author"
-        embed.add_field(name=role, value=people_text(talk.people), inline=False)
+        names = [with_member(name, members) for name in talk.people]
+        embed.add_field(name=role, value=people_text(names), inline=False)
     embed.add_field(name="When", value=when_text(talk, workshop.zone), inline=False)
     if session is not None:
         embed.add_field(name="Session", value=trim(session.title, FIELD_VALUE_MAX), inline=True)
@@ -108,6 +113,12 @@ def talk_embed(
         room = EMBED_TOTAL_MAX - len(embed) - 10
         embed.description = trim(talk.abstract, max(0, min(EMBED_DESCRIPTION_MAX, room)))
     return embed
+
+
+def with_member(name: str, members: Mapping[str, int] | None) -> str:
+    """``name``, and its linked member's mention when there is one: ``Tri Dao (<@1>)``."""
+    user_id = (members or {}).get(name)
+    return f"{name} (<@{user_id}>)" if user_id is not None else name
 
 
 def lines_within(lines: Sequence[str], limit: int) -> str:
@@ -398,7 +409,11 @@ def search_block(hit: SearchHit, zone: ZoneInfo) -> Block:
 
 
 def author_intro(
-    person: PersonMatch, workshop: Workshop, entries: int, others: Sequence[str] = ()
+    person: PersonMatch,
+    workshop: Workshop,
+    entries: int,
+    others: Sequence[str] = (),
+    member_id: int | None = None,
 ) -> str:
     """Who the person is for this workshop: organizer (with affiliation), speaker or author."""
     lines: list[str] = []
@@ -406,6 +421,8 @@ def author_intro(
     if person.is_organizer:
         where = f" ({md(trim(person.affiliation, 200))})" if person.affiliation else ""
         lines.append(f"**{name}**{where} organizes {md(workshop.acronym)}.")
+    if member_id is not None:
+        lines.append(f"On this server: <@{member_id}>")
     if entries:
         lines.append(f"Speaker or author of {_count(entries, 'entry', 'entries')}:")
     elif not person.is_organizer:

@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 #: What another feature adds to a talk card (the reminder buttons): talk, user id -> items.
 CardExtras = Callable[[Talk, int], Awaitable[list[discord.ui.Item[Any]]]]
+#: Which of the names are linked members of the server (name -> user id): PeopleService.
+MemberLinks = Callable[[int | None, Sequence[str]], Awaitable[dict[str, int]]]
+#: Mentions on cards show who a linked author is, and ping nobody.
+NO_PINGS = discord.AllowedMentions.none()
 #: Opens the card of the entry with this id, in answer to an interaction.
 CardOpener = Callable[[discord.Interaction, str], Awaitable[None]]
 
@@ -339,11 +343,18 @@ class TalkCards:
         schedule: ScheduleService,
         search: SearchService,
         card_extras: CardExtras | None = None,
+        members: MemberLinks | None = None,
     ) -> None:
         self.program = program
         self.schedule = schedule
         self.search = search
         self.card_extras = card_extras
+        self.members = members
+
+    async def _members(self, guild_id: int | None, names: Sequence[str]) -> dict[str, int]:
+        if self.members is None:
+            return {}
+        return await self.members(guild_id, names)
 
     def snapshot(self) -> ProgramSnapshot:
         try:
@@ -364,7 +375,7 @@ class TalkCards:
             share=interaction.guild_id is not None,
         )
         await interaction.response.send_message(
-            embed=view.current_embed(), view=view, ephemeral=True
+            embed=view.current_embed(), view=view, ephemeral=True, allowed_mentions=NO_PINGS
         )
 
     async def open_card(self, interaction: discord.Interaction, talk_id: str) -> None:
@@ -385,6 +396,7 @@ class TalkCards:
             session=self.schedule.session_of(talk),
             posters=posters,
             footer=footer,
+            members=await self._members(interaction.guild_id, talk.people),
         )
         view = TalkCardView(embed, share=interaction.guild_id is not None)
         if talk.people:
@@ -405,7 +417,10 @@ class TalkCards:
                 view.add_extra(item)
         # In a server only the asker sees it; in a DM (a reminder's "Details") it stays there.
         await interaction.response.send_message(
-            embed=embed, view=view, ephemeral=interaction.guild_id is not None
+            embed=embed,
+            view=view,
+            ephemeral=interaction.guild_id is not None,
+            allowed_mentions=NO_PINGS,
         )
 
     async def send_other_work(self, interaction: discord.Interaction, talk: Talk) -> None:
@@ -438,10 +453,11 @@ class TalkCards:
             # A guess: name the other people the query could have meant.
             others = [p.name for p in self.search.people(name, 4) if p.name != person.name][:3]
         zone = snapshot.workshop.zone
+        member = (await self._members(interaction.guild_id, [person.name])).get(person.name)
         pages = listing_pages(
             person.name,
             [Block(entry_block(t, zone), t) for t in talks],
-            intro=author_intro(person, snapshot.workshop, len(talks), others),
+            intro=author_intro(person, snapshot.workshop, len(talks), others, member),
             empty="",
         )
         await self.send_pages(interaction, pages)

@@ -74,6 +74,10 @@ ORGANIZER_CALLS: list[tuple[str, dict[str, Any]]] = [
     ("announce cancel", {"announcement": 1}),
     ("status", {}),
     ("program reload", {}),
+    ("people link", {"member": "mallory", "person": "Tri Dao"}),
+    ("people unlink", {"person": "Tri Dao"}),
+    ("people list", {}),
+    ("people role", {"role": "mallory permissions"}),
 ]
 
 

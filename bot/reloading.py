@@ -172,6 +172,8 @@ class ProgramFollower:
         self.reloader: ProgramReloader | None = None
         self.engine: DeliveryEngine | None = None
         self._task: asyncio.Task[None] | None = None
+        #: What the last read program's check warned of (entries off the dates, a kind typo).
+        self.warnings: list[str] = []
 
     @property
     def follows(self) -> bool:
@@ -209,7 +211,8 @@ class ProgramFollower:
                 self.fetcher.forget()  # fetched whole again next time, and checked again
                 raise
         for warning in warnings:
-            log.info("program source: %s", warning)
+            log.warning("program source: %s", warning)
+        self.warnings = [str(w) for w in warnings]
         return program
 
     @property

@@ -69,6 +69,10 @@ class Organizers(commands.Cog):
             )
             return
         lines = [f"Program reloaded: {report.summary()}."]
+        shown = self.follower.warnings[:5]
+        lines.extend(f"⚠️ {trim(w, 300)}" for w in shown)
+        if len(self.follower.warnings) > len(shown):
+            lines.append(f"… and {len(self.follower.warnings) - len(shown)} more warnings.")
         if report.moved or report.cancelled:
             lines.append("Subscribers of moved or cancelled entries are being told by DM.")
         if report.changed and await self.events_synced(interaction.guild_id):

@@ -71,8 +71,11 @@ def read_program(
 
     report = ImportReport(source)
     program = get_importer(fmt)(text, source, ImportOptions(), report)
-    if warnings is not None:
-        warnings.extend(ProgramWarning(line) for line in report.render() if line.strip())
+    # What the importer kept, changed and dropped: for the log (an organizer reads it in full
+    # with `workshop-bot import`), not a warning about the program.
+    for line in report.render():
+        if line.strip():
+            log.info("%s", line)
     return program
 
 

@@ -138,3 +138,19 @@ async def test_reload_points_out_a_kind_typo_and_what_no_longer_matches(
     program_copy.write_text(text, encoding="utf-8")
     again = (await olga.slash("program reload")).text()
     assert "⚠️" not in again
+
+
+async def test_reload_shows_what_the_file_check_warns_of(
+    local: LocalDiscord, program_copy: Path
+) -> None:
+    """A warning of `workshop-bot validate` (an entry off the workshop's date) is in the reply,
+    not only in the log."""
+    olga = organizer(local.sim)
+    text = program_copy.read_text(encoding="utf-8")
+    at = text.index("- id: closing-remarks\n")
+    program_copy.write_text(
+        text[:at] + text[at:].replace("2022-07-23T", "2022-07-24T", 2), encoding="utf-8"
+    )
+    reloaded = (await olga.slash("program reload")).text()
+    assert "Program reloaded: " in reloaded
+    assert "⚠️ " in reloaded and "not on the workshop's date 2022-07-23" in reloaded

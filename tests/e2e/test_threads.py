@@ -241,3 +241,25 @@ async def test_a_server_near_the_active_thread_limit_is_told_and_nothing_is_made
     async with local.services.sessions() as s:
         [setup] = (await s.scalars(select(ThreadSetup))).all()
     assert setup.state == "blocked"
+
+
+async def test_threads_made_but_not_recorded_before_a_kill_are_adopted_not_doubled(
+    local: LocalDiscord,
+) -> None:
+    """What a process killed between creating threads and recording them leaves: threads in
+    Discord the database does not know, and a set-up still ``running``."""
+    sim = local.sim
+    olga = organizer(sim)
+    await forum(sim, local)
+    await setup_posters(olga)
+    assert local.services is not None
+    async with local.services.sessions() as s, s.begin():
+        lost = (await s.scalars(select(DiscussionThread).limit(5))).all()
+        for row in lost:
+            await s.delete(row)
+        setup = (await s.scalars(select(ThreadSetup))).one()
+        setup.state = "running"
+    text = await setup_posters(olga)
+    assert "0 created, 5 found from an interrupted run" in text, text
+    assert len(sim.threads("posters")) == 24
+    assert len(await rows(local)) == 24

@@ -206,7 +206,15 @@ class Setup(commands.Cog):
         edited, a cancelled one closed, a new one made."""
         if self.threads is None:
             return
-        ENGINE_TRAFFIC.set(True)
+        # Members' requests first; reset after, as this runs in the reloading command's task.
+        token = ENGINE_TRAFFIC.set(True)
+        try:
+            await self._threads_follow()
+        finally:
+            ENGINE_TRAFFIC.reset(token)
+
+    async def _threads_follow(self) -> None:
+        assert self.threads is not None
         for setup in await self.threads.setups():
             if self.bot.get_guild(setup.guild_id) is None:
                 continue

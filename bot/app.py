@@ -43,6 +43,7 @@ from bot.services.reminders import ReminderService
 from bot.services.schedule import ScheduleService
 from bot.services.search import SearchService
 from bot.services.status import StatusService
+from bot.services.threads import ThreadSync
 from bot.settings import Settings
 from bot.ui.reminders import CardExtras, make_card_extras
 
@@ -82,6 +83,7 @@ class Services:
     status: StatusService
     questions: QuestionService
     people: PeopleService
+    threads: ThreadSync
     started: float = field(default_factory=time.monotonic)
     # Made with the bot (they send through it): see build_bot.
     outbox: DiscordOutbox | None = None
@@ -185,6 +187,7 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
         # Members linked to an entry's people may mark its questions answered.
         questions=QuestionService(sessions, clock, program_service, speakers=people),
         people=people,
+        threads=ThreadSync(sessions, clock, program_service, members=people.members_for),
         follower=follower,
     )
 
@@ -219,6 +222,7 @@ def build_bot(
         send_timeout=services.settings.send_timeout_seconds,
     )
     services.outbox.presenting = services.people.presenting
+    services.outbox.threads = services.threads.links
     services.engine = DeliveryEngine(
         services.sessions,
         services.clock,

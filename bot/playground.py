@@ -35,6 +35,7 @@ from bot.settings import PROJECT_ROOT, Settings
 from bot.simulator import (
     DiscordSimulator,
     InteractionResult,
+    Perm,
     SimMessage,
     SimulatorError,
     SimUser,
@@ -800,6 +801,10 @@ async def playground_main(
             LocalDiscord(settings, clock, simulator=sim) as local,
         ):
             assert local.services is not None
+            # A forum to rehearse `/setup posters channel:#posters` in (a thread per paper);
+            # the bot may add its session tags and lock cancelled posts there.
+            sim.add_forum("posters")
+            sim.set_bot_overwrite("posters", allow=Perm.MANAGE_CHANNELS | Perm.MANAGE_THREADS)
             zone = (
                 local.services.program.snapshot.workshop.zone
                 if local.services.program.loaded

@@ -500,7 +500,9 @@ class Reminders(commands.Cog):
 async def setup(bot: WorkshopBot) -> None:
     s = bot.services
     assert s.outbox is not None and s.engine is not None
-    cards = TalkCards(s.program, s.schedule, s.search, s.card_extras, s.people.members_for)
+    cards = TalkCards(
+        s.program, s.schedule, s.search, s.card_extras, s.people.members_for, s.threads.links
+    )
     await bot.add_cog(
         Reminders(
             bot, s.reminders, s.program, s.schedule, s.search, s.outbox, s.engine, s.clock, cards

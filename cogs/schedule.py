@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 from collections.abc import Callable
@@ -19,8 +20,9 @@ from bot.program.model import slugify
 from bot.services.calendar import program_ics
 from bot.services.kinds import did_you_mean, matching_kinds, resolve_kind
 from bot.services.program import ProgramService, Talk
-from bot.services.schedule import ProgramDay, ScheduleService
+from bot.services.schedule import NowView, ProgramDay, ScheduleService
 from bot.services.search import SearchService, normalize
+from bot.services.threads import ThreadLinks, discussed
 from bot.ui.cards import (
     Block,
     ListingPage,
@@ -57,21 +59,38 @@ class Schedule(commands.Cog):
         clock: Clock,
         card_extras: CardExtras | None = None,
         members: MemberLinks | None = None,
+        threads: ThreadLinks | None = None,
     ) -> None:
         self.program = program
         self.schedule = schedule
         self.search = search
         self.clock = clock
-        self.cards = TalkCards(program, schedule, search, card_extras, members)
+        self.cards = TalkCards(program, schedule, search, card_extras, members, threads)
 
     # -- now, next, the day -------------------------------------------------------------------
 
     @group.command(name="now", description="What is running now and what starts next")
     async def now(self, interaction: discord.Interaction) -> None:
         workshop = self.cards.snapshot().workshop
-        view = self.schedule.now(self.clock.now())
+        view = await self.with_threads(self.schedule.now(self.clock.now()), interaction.guild_id)
         page = ListingPage(now_embed(view, workshop), now_talks(view))
         await self.cards.send_pages(interaction, [page])
+
+    async def with_threads(self, view: NowView, guild_id: int | None) -> NowView:
+        """What runs, each entry (a running poster session's posters too) with its thread."""
+        ids = [t.id for item in view.running for t in (item.talk, *item.children)]
+        links = await self.cards.thread_links(guild_id, ids)
+        if not links:
+            return view
+        running = tuple(
+            dataclasses.replace(
+                item,
+                talk=discussed(item.talk, links),
+                children=tuple(discussed(c, links) for c in item.children),
+            )
+            for item in view.running
+        )
+        return dataclasses.replace(view, running=running)
 
     @group.command(name="next", description="The next entries of the program")
     @app_commands.describe(count="How many entries (1-25, default 5)")
@@ -337,5 +356,13 @@ def day_headed(talks: list[Talk], zone: ZoneInfo, block: Callable[[Talk], Block]
 async def setup(bot: WorkshopBot) -> None:
     s = bot.services
     await bot.add_cog(
-        Schedule(s.program, s.schedule, s.search, s.clock, s.card_extras, s.people.members_for)
+        Schedule(
+            s.program,
+            s.schedule,
+            s.search,
+            s.clock,
+            s.card_extras,
+            s.people.members_for,
+            s.threads.links,
+        )
     )

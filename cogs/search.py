@@ -12,6 +12,7 @@ from bot.errors import UserFacingError
 from bot.services.program import ProgramService
 from bot.services.schedule import ScheduleService
 from bot.services.search import PersonMatch, SearchService
+from bot.services.threads import ThreadLinks
 from bot.ui.cards import (
     ListingPage,
     choice_name,
@@ -52,10 +53,11 @@ class Search(commands.Cog):
         search: SearchService,
         card_extras: CardExtras | None = None,
         members: MemberLinks | None = None,
+        threads: ThreadLinks | None = None,
     ) -> None:
         self.program = program
         self.search = search
-        self.cards = TalkCards(program, schedule, search, card_extras, members)
+        self.cards = TalkCards(program, schedule, search, card_extras, members, threads)
 
     @app_commands.command(name="author", description="Everything a speaker or author presents")
     @app_commands.describe(name="Start typing a name")
@@ -142,4 +144,8 @@ class Search(commands.Cog):
 
 async def setup(bot: WorkshopBot) -> None:
     s = bot.services
-    await bot.add_cog(Search(s.program, s.schedule, s.search, s.card_extras, s.people.members_for))
+    await bot.add_cog(
+        Search(
+            s.program, s.schedule, s.search, s.card_extras, s.people.members_for, s.threads.links
+        )
+    )

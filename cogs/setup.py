@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +13,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.delivery.engine import DeliveryEngine
+from bot.delivery.pacer import ENGINE_TRAFFIC
+from bot.discord_threads import DiscordThreadsApi
 from bot.errors import UserFacingError
 from bot.permissions import (
     POST_PERMISSIONS,
@@ -34,8 +38,10 @@ from bot.services.kinds import (
     resolve_kind,
     split_kinds,
 )
-from bot.services.program import ProgramService
+from bot.services.people import PeopleService
+from bot.services.program import ProgramService, Talk
 from bot.services.schedule import ScheduleService
+from bot.services.threads import DEFAULT_KINDS, ThreadReport, ThreadSync
 from bot.tree import acknowledge
 from bot.ui.format import discord_ts
 from bot.ui.text import CHOICE_NAME_MAX, trim
@@ -135,8 +141,13 @@ class Setup(commands.Cog):
         schedule: ScheduleService,
         engine: DeliveryEngine,
         reloader: ProgramReloader | None = None,
+        threads: ThreadSync | None = None,
+        people: PeopleService | None = None,
     ) -> None:
         self.bot = bot
+        self.threads = threads
+        self.people = people
+        self._resuming: asyncio.Task[None] | None = None
         self.reloader = reloader
         self.guild_config = guild_config
         self.event_sync = event_sync
@@ -150,10 +161,80 @@ class Setup(commands.Cog):
     async def cog_load(self) -> None:
         if self.reloader is not None:
             self.reloader.after_apply.append(self.follow_program)
+            self.reloader.after_apply.append(self.threads_follow_program)
+        if self.people is not None:
+            self.people.on_link.append(self.author_linked)
+        if self.threads is not None and self.bot.services.settings.gateway:
+            # A set-up a killed process left unfinished is finished once connected.
+            self._resuming = asyncio.create_task(self.resume_threads(), name="threads-resume")
 
     async def cog_unload(self) -> None:
-        if self.reloader is not None and self.follow_program in self.reloader.after_apply:
-            self.reloader.after_apply.remove(self.follow_program)
+        if self.reloader is not None:
+            for hook in (self.follow_program, self.threads_follow_program):
+                if hook in self.reloader.after_apply:
+                    self.reloader.after_apply.remove(hook)
+        if self.people is not None and self.author_linked in self.people.on_link:
+            self.people.on_link.remove(self.author_linked)
+        if self._resuming is not None:
+            self._resuming.cancel()
+            self._resuming = None
+
+    # -- discussion threads: the work outside commands -------------------------------------------
+
+    def _threads_api(self, guild_id: int) -> DiscordThreadsApi:
+        assert self.bot.user is not None
+        return DiscordThreadsApi(self.bot.http, guild_id, self.bot.user.id)
+
+    async def resume_threads(self) -> None:
+        """Finish every set-up left ``running`` (a process killed halfway through)."""
+        assert self.threads is not None
+        await self.bot.wait_until_ready()
+        ENGINE_TRAFFIC.set(True)  # members' requests go first
+        for setup in await self.threads.setups():
+            if setup.state != "running" or self.bot.get_guild(setup.guild_id) is None:
+                continue
+            log.info("finishing the discussion threads of guild %s", setup.guild_id)
+            try:
+                report = await self.threads.sync(setup.guild_id, self._threads_api(setup.guild_id))
+            except (UserFacingError, discord.HTTPException) as exc:
+                log.warning("discussion threads of %s not finished: %s", setup.guild_id, exc)
+                continue
+            log.info("discussion threads of %s finished: %s", setup.guild_id, report.summary())
+
+    async def threads_follow_program(self, _report: LoadReport) -> None:
+        """After a program change, each server's threads follow: a moved paper's post is
+        edited, a cancelled one closed, a new one made."""
+        if self.threads is None:
+            return
+        # Members' requests first; reset after, as this runs in the reloading command's task.
+        token = ENGINE_TRAFFIC.set(True)
+        try:
+            await self._threads_follow()
+        finally:
+            ENGINE_TRAFFIC.reset(token)
+
+    async def _threads_follow(self) -> None:
+        assert self.threads is not None
+        for setup in await self.threads.setups():
+            if self.bot.get_guild(setup.guild_id) is None:
+                continue
+            try:
+                report = await self.threads.sync(setup.guild_id, self._threads_api(setup.guild_id))
+            except (UserFacingError, discord.HTTPException) as exc:
+                log.warning("discussion threads of %s do not follow: %s", setup.guild_id, exc)
+                continue
+            log.info(
+                "discussion threads of %s follow the program: %s", setup.guild_id, report.summary()
+            )
+
+    async def author_linked(self, guild_id: int, user_id: int, talks: Sequence[Talk]) -> None:
+        """A member linked to a person joins the threads of that person's entries."""
+        if self.threads is None or self.bot.user is None:
+            return
+        try:
+            await self.threads.add_author(guild_id, user_id, talks, self._threads_api(guild_id))
+        except discord.HTTPException as exc:
+            log.warning("could not add %s to their threads: %s", user_id, exc)
 
     async def follow_program(self, _report: LoadReport) -> None:
         """After a program change (a reload, the followed source): the Discord events of each
@@ -412,6 +493,104 @@ class Setup(commands.Cog):
             lines.append("Not configured with /setup yet: these are the defaults.")
         return "\n".join(lines)
 
+    # -- /setup posters ------------------------------------------------------------------------
+
+    @config.command(name="posters", description="A discussion thread per paper (forum or text)")
+    @app_commands.describe(
+        channel="A forum channel (one post per paper) or a text channel (one thread per paper)",
+        kinds="Kinds that get a thread, separated by commas (default: poster)",
+    )
+    async def posters(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.ForumChannel | discord.TextChannel,
+        kinds: str | None = None,
+    ) -> None:
+        assert interaction.guild is not None
+        if self.threads is None:
+            raise UserFacingError("Discussion threads are not available in this bot.")
+        if not self.program.loaded:
+            raise UserFacingError("No program is loaded yet: nothing to make threads for.")
+        chosen = self._thread_kinds(kinds)
+        me = channel.permissions_for(channel.guild.me)
+        needed = {
+            "View Channel": me.view_channel,
+            "Send Messages": me.send_messages,
+            "Send Messages in Threads": me.send_messages_in_threads,
+            "Embed Links": me.embed_links,
+        }
+        if isinstance(channel, discord.TextChannel):
+            needed["Create Public Threads"] = me.create_public_threads
+        missing = [name for name, ok in needed.items() if not ok]
+        if missing:
+            raise UserFacingError(
+                f"I can't make threads in {channel.mention}: I'm missing "
+                f"{', '.join(missing)} there."
+            )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.threads.configure(
+            interaction.guild.id, channel.id, chosen, by=interaction.user.id
+        )
+        total = len(self.threads.chosen(chosen))
+        what = ", ".join(kind_label(k) for k in chosen)
+        await interaction.edit_original_response(
+            content=f"Making discussion threads in {channel.mention} for {total} entries ({what})…"
+        )
+
+        async def progress(done: int, todo: int) -> None:
+            try:
+                await interaction.edit_original_response(
+                    content=f"Making discussion threads in {channel.mention}: {done} of {todo} "
+                    "new ones made…"
+                )
+            except discord.HTTPException as exc:  # the interaction expired: the work goes on
+                log.info("progress not shown: %s", exc)
+
+        ENGINE_TRAFFIC.set(False)
+        report = await self.threads.sync(
+            interaction.guild.id, self._threads_api(interaction.guild.id), progress
+        )
+        await interaction.edit_original_response(content=self._threads_done(channel, total, report))
+
+    # Text and forum channels only (discord.py would offer media channels too).
+    posters._params["channel"].channel_types = [  # noqa: RUF012 (a command's, not the cog's)
+        discord.ChannelType.text,
+        discord.ChannelType.forum,
+    ]
+
+    @staticmethod
+    def _threads_done(
+        channel: discord.ForumChannel | discord.TextChannel, total: int, report: ThreadReport
+    ) -> str:
+        lines = [
+            f"✅ Discussion threads in {channel.mention} for {total} entries: {report.summary()}."
+        ]
+        lines += [f"⚠ {note}" for note in report.notes]
+        lines.append(
+            "They follow program changes; session posts, talk cards, `/schedule now` and "
+            "reminders link them."
+        )
+        return trim("\n".join(lines), 2000)
+
+    def _thread_kinds(self, kinds: str | None) -> list[str]:
+        if not kinds or kinds.strip().lower() == DEFAULT:
+            return list(DEFAULT_KINDS)
+        known = [k for k, _l, _n in self.schedule.kinds()]
+        chosen: list[str] = []
+        for word in split_kinds(kinds):
+            kind = resolve_kind(word, known)
+            if kind is None:
+                raise UserFacingError(
+                    trim(
+                        f"The program has no entries of kind “{trim(word, 40)}”."
+                        f"{did_you_mean(word, known)} It has: {labels(known)}.",
+                        1900,
+                    )
+                )
+            if kind not in chosen:
+                chosen.append(kind)
+        return chosen
+
     # -- /setup events -------------------------------------------------------------------------
 
     @events.command(name="sync", description="Create or update Discord events for the program")
@@ -501,5 +680,15 @@ async def setup(bot: WorkshopBot) -> None:
     s = bot.services
     assert s.engine is not None
     await bot.add_cog(
-        Setup(bot, s.guild_config, s.events, s.program, s.schedule, s.engine, s.reloader)
+        Setup(
+            bot,
+            s.guild_config,
+            s.events,
+            s.program,
+            s.schedule,
+            s.engine,
+            s.reloader,
+            threads=s.threads,
+            people=s.people,
+        )
     )

@@ -19,7 +19,7 @@ NOW = datetime(2022, 7, 1, tzinfo=UTC)
 
 async def test_upgrade_creates_every_table_and_is_idempotent(engine: AsyncEngine) -> None:
     await migrate.upgrade(engine)  # a second upgrade is a no-op
-    assert await migrate.current_revision(engine) == "0007"
+    assert await migrate.current_revision(engine) == "0008"
     async with engine.connect() as conn:
         tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
     assert {
@@ -38,6 +38,8 @@ async def test_upgrade_creates_every_table_and_is_idempotent(engine: AsyncEngine
         "person_links",
         "claim_codes",
         "speaker_roles",
+        "discussion_threads",
+        "thread_setups",
         "alembic_version",
     } <= tables
 

@@ -348,3 +348,41 @@ class SpeakerRole(Base):
     role_id: Mapped[int] = mapped_column(BigInteger)
     set_by: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ThreadSetup(Base):
+    """A server's discussion threads: where (a forum or text channel) and for which kinds.
+
+    ``state`` is ``running`` until every chosen entry has its thread: a start finds the
+    unfinished ones and finishes them (a kill halfway through costs nothing)."""
+
+    __tablename__ = "thread_setups"
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(20), default="running")  # running | done | blocked
+    requested_by: Mapped[int] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DiscussionThread(Base):
+    """The thread (forum post) the bot made for a program entry in a server, and what it last
+    wrote there: the starter's digest, the thread's name and tags (an organizer's own change
+    to any of them is kept)."""
+
+    __tablename__ = "discussion_threads"
+    __table_args__ = (UniqueConstraint("guild_id", "entry_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("entries.id"))
+    channel_id: Mapped[int] = mapped_column(BigInteger)  # the forum or text channel
+    thread_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)  # the starter (== thread_id)
+    digest: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
+    tag_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(20), default="open")  # open | closed
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -10,6 +10,7 @@ request never holds a claim past its lease.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import time
@@ -35,6 +36,7 @@ from bot.delivery.pacer import ENGINE_TRAFFIC, Pacer
 from bot.services.announcements import AnnouncementTarget, AnnouncementTargets, PlannedAnnouncement
 from bot.services.program import ProgramService, Talk
 from bot.services.schedule import NowView, Phase
+from bot.services.threads import ThreadLinks, discussed
 from bot.ui.cards import (
     LINK_MAX,
     lines_within,
@@ -149,6 +151,18 @@ class DiscordOutbox:
         # Which of a member's reminded talks they present (PeopleService.presenting): their
         # reminder DM then reads as for an author.
         self.presenting: Callable[[int, Sequence[Talk]], Awaitable[list[Talk]]] | None = None
+        # Each entry's discussion thread (ThreadSync.links): linked from posts and DMs.
+        self.threads: ThreadLinks | None = None
+
+    async def _discussed(self, talks: Sequence[Talk], guild_id: int | None) -> list[Talk]:
+        if self.threads is None or not talks:
+            return list(talks)
+        try:
+            links = await self.threads([t.id for t in talks], guild_id)
+        except SQLAlchemyError as exc:
+            log.warning("thread links not read: %s", exc)
+            return list(talks)
+        return [discussed(t, links) for t in talks]
 
     async def _bounded(self, request: Awaitable[R]) -> R:
         """One request of the engine's, given up after ``send_timeout`` seconds (the engine
@@ -258,7 +272,10 @@ class DiscordOutbox:
         """One short DM for a member's reminders due in the same minute: each talk's title,
         its time (in the reader's zone, worded so it stays true when read late), where to
         go, and buttons for its card and for stopping it."""
-        lines = self.reminder_lines(reminders)
+        talks = await self._discussed([r.talk for r in reminders], None)
+        lines = self.reminder_lines(
+            [dataclasses.replace(r, talk=t) for r, t in zip(reminders, talks, strict=True)]
+        )
         if self.presenting is not None:
             mine = await self.presenting(reminders[0].user_id, [r.talk for r in reminders])
             lines[:0] = [author_line(mine)] if mine else []
@@ -338,6 +355,10 @@ class DiscordOutbox:
         talk = item.talk
         snapshot = self._program.snapshot
         posters = snapshot.children(talk.id) if talk.kind == "poster_session" else []
+        channel = self._bot.get_channel(item.channel_id)
+        guild_id = getattr(getattr(channel, "guild", None), "id", None)
+        # Each poster (and the talk) with its discussion thread, when it has one.
+        talk, *posters = await self._discussed([talk, *posters], guild_id)
         embed = talk_embed(talk, snapshot.workshop, posters=posters)
         # Shown as written (allowed_mentions is what keeps it from pinging); never markdown.
         title = md(trim(talk.title, TITLE_IN_TEXT))

@@ -13,7 +13,7 @@ import hmac
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -98,6 +98,18 @@ class PeopleService:
         self._reminders = reminders
         # Wrong /claim codes per member (in this process): guessing stays slow.
         self._wrong: defaultdict[int, list[datetime]] = defaultdict(list)
+        #: Called after a new link (server, member, the person's talks): the Discord edge
+        #: adds the member to their papers' discussion threads.
+        self.on_link: list[Callable[[int, int, Sequence[Talk]], Awaitable[None]]] = []
+
+    async def _linked(self, guild_id: int, user_id: int, result: LinkResult) -> LinkResult:
+        if not result.already:
+            for hook in list(self.on_link):
+                try:
+                    await hook(guild_id, user_id, result.talks)
+                except Exception:
+                    log.exception("a hook after linking %s failed", user_id)
+        return result
 
     # -- the program's people --------------------------------------------------------------------
 
@@ -172,7 +184,9 @@ class PeopleService:
                 # Someone linked the same person at the same moment: theirs stands.
                 raise UserFacingError(f"{person} was just linked by someone else.") from None
         log.info("guild %s: member %s linked to %r by %s (%s)", guild_id, user_id, person, by, via)
-        return LinkResult(person, self.talks_of([person]), already=False)
+        return await self._linked(
+            guild_id, user_id, LinkResult(person, self.talks_of([person]), already=False)
+        )
 
     async def unlink(self, guild_id: int, person: str, *, user_id: int | None = None) -> Link:
         """Remove the link of ``person`` (only the member's own when ``user_id`` is given)."""
@@ -382,7 +396,7 @@ class PeopleService:
             # Linked in the same unit of work: a refused link leaves the code unused.
             result = await self._link_in(s, guild_id, user_id, person, now)
         log.info("guild %s: member %s claimed %r with a code", guild_id, user_id, person)
-        return result
+        return await self._linked(guild_id, user_id, result)
 
     async def _link_in(
         self, s: AsyncSession, guild_id: int, user_id: int, person: str, now: datetime

@@ -12,6 +12,7 @@ from bot.errors import UserFacingError
 from bot.services.program import NoProgramLoaded, ProgramService, ProgramSnapshot, Talk
 from bot.services.schedule import ScheduleService
 from bot.services.search import SearchService
+from bot.services.threads import ThreadLinks
 from bot.tree import APOLOGY, expected_answer, reply_ephemeral
 from bot.ui.cards import (
     Block,
@@ -344,12 +345,20 @@ class TalkCards:
         search: SearchService,
         card_extras: CardExtras | None = None,
         members: MemberLinks | None = None,
+        threads: ThreadLinks | None = None,
     ) -> None:
         self.program = program
         self.schedule = schedule
         self.search = search
         self.card_extras = card_extras
         self.members = members
+        self.threads = threads
+
+    async def thread_links(self, guild_id: int | None, entry_ids: Sequence[str]) -> dict[str, str]:
+        """Each entry's discussion thread in this server (none outside one)."""
+        if self.threads is None or guild_id is None:
+            return {}
+        return await self.threads(entry_ids, guild_id)
 
     async def _members(self, guild_id: int | None, names: Sequence[str]) -> dict[str, int]:
         if self.members is None:
@@ -415,6 +424,9 @@ class TalkCards:
         if self.card_extras is not None:
             for item in await self.card_extras(talk, interaction.user.id):
                 view.add_extra(item)
+        thread = (await self.thread_links(interaction.guild_id, [talk.id])).get(talk.id)
+        if thread is not None:
+            view.add_extra(discord.ui.Button(label="Discuss", url=thread, emoji="💬"))
         # In a server only the asker sees it; in a DM (a reminder's "Details") it stays there.
         await interaction.response.send_message(
             embed=embed,

@@ -67,6 +67,7 @@ ORGANIZER_CALLS: list[tuple[str, dict[str, Any]]] = [
     ("setup lead", {"minutes": 5}),
     ("setup show", {}),
     ("setup events sync", {}),
+    ("setup posters", {"options": {"channel": "reminders"}}),
     ("setup events kinds", {"kinds": "keynote"}),
     ("announce now", {"options": {"channel": "announcements"}}),
     ("announce at", {"when": "11:00", "options": {"channel": "announcements"}}),

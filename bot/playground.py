@@ -406,7 +406,7 @@ class Playground:
         else:
             try:
                 zone = ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
+            except (ZoneInfoNotFoundError, ValueError, OSError):
                 self.say(f"! no time zone {name!r}: use an IANA name such as Asia/Tokyo")
                 return
         self.zones[self.me.id] = zone

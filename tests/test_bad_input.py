@@ -260,3 +260,13 @@ MARKDOWNISH = st.lists(
 def test_titles_are_escaped_exactly_as_discord_py_escapes_them(text: str) -> None:
     # md() skips discord.py's slower expression when nothing in the text could be markdown.
     assert md(text) == discord.utils.escape_markdown(text)
+
+
+def test_a_zone_that_is_a_folder_of_zones_is_a_program_error() -> None:
+    """`America` is a folder in the zone database, not a zone: one clear error, no traceback."""
+    text = HAET_FILE.read_text(encoding="utf-8").replace(
+        "timezone: America/New_York", "timezone: America", 1
+    )
+    with pytest.raises(ProgramError) as caught:
+        parse_program(text, "haet.yaml")
+    assert caught.value.field == "workshop.timezone"

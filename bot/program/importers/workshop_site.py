@@ -142,7 +142,7 @@ def _zone(options: ImportOptions, source: str) -> ZoneInfo:
     name = options.tz or options.venue_tz or "UTC"
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ProgramError(f"unknown timezone {name!r} (use an IANA name)", source=source) from None
 
 

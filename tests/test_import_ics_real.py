@@ -9,8 +9,8 @@ import pytest
 
 from bot.errors import ProgramError
 from bot.program.importers import ImportOptions
-from bot.program.importers.ics import parse
 from bot.program.importers.report import ImportReport
+from tests.ics_both import parse  # ics.parse, checked against its careful reading
 
 CORPORA = Path(__file__).resolve().parent / "fixtures" / "corpora"
 DEMOCON = "pretalx-democon.ics"

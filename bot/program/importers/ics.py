@@ -37,6 +37,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NoReturn
@@ -118,6 +119,12 @@ class _Component:
     name: str
     line: int
     props: dict[str, int] = field(default_factory=dict)
+    # Read the fast way (see ``_scan``), a VEVENT's decoded text properties (the first value
+    # of each), the lines icalendar is given for it (BEGIN to END) while it is read, and then
+    # which of the VEVENTs icalendar read holds its other properties.
+    texts: dict[str, str] | None = None
+    slow: list[str] | None = None
+    index: int = -1
 
     def line_of(self, prop: str) -> int:
         return self.props.get(prop, self.line)
@@ -130,6 +137,7 @@ class _Scan:
     needed: str  # the content lines icalendar is given
     skipped: Counter[str]  # components left out, by name
     unread: dict[str, list[int]]  # VEVENT properties with content the program has no place for
+    events_given: int  # VEVENTs in ``needed``: fewer than ``vevents`` when read the fast way
 
 
 # RFC 5545 3.1: name *(";" param) ":" value, where a param value may be quoted.
@@ -141,20 +149,94 @@ _CONTENT_LINE = re.compile(
 )
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """RFC 5545 content lines with the 1-based line each one starts on."""
-    lines: list[tuple[int, str]] = []
-    for number, raw in enumerate(re.split(r"\r?\n", text), start=1):
-        if raw[:1] in (" ", "\t") and lines:
-            start, joined = lines[-1]
-            lines[-1] = (start, joined + raw[1:])
+def _raw_lines(text: str) -> Iterator[str]:
+    """The lines of the text, as ``re.split(r"\\r?\\n", text)`` gives them, one at a time (a
+    big file is not held twice)."""
+    find = text.find
+    start = 0
+    while True:
+        end = find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start : end - 1] if end > start and text[end - 1] == "\r" else text[start:end]
+        start = end + 1
+
+
+def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
+    """RFC 5545 content lines with the 1-based line each one starts on: a line that starts
+    with a space or tab continues the one before (blank lines between are skipped)."""
+    start, pieces = 0, list[str]()
+    for number, raw in enumerate(_raw_lines(text), start=1):
+        if raw[:1] in (" ", "\t") and pieces:
+            pieces.append(raw[1:])
         elif raw:
-            lines.append((number, raw))
-    return lines
+            if pieces:
+                yield start, pieces[0] if len(pieces) == 1 else "".join(pieces)
+            start, pieces = number, [raw]
+    if pieces:
+        yield start, pieces[0] if len(pieces) == 1 else "".join(pieces)
 
 
-def _scan(text: str, source: str) -> _Scan:
-    """Check the BEGIN/END structure and each line's syntax, recording where things are."""
+#: VEVENT text properties that the fast reading decodes here (``_fast_text``), not icalendar.
+_TEXT_PROPS = frozenset({"UID", "SUMMARY", "DESCRIPTION", "LOCATION", "URL", "STATUS"})
+
+#: RFC 5545 3.3.11 TEXT escapes, and ``\:``, as icalendar 7's ``unescape_backslash`` reads
+#: them: ``\n`` and ``\N`` are a newline, ``\\ \; \, \:`` the character; any other
+#: backslash is kept as it is.
+_TEXT_ESCAPE = re.compile(r"\\([\\,;:nN])")
+_UNESCAPED = {"\\": "\\", ",": ",", ";": ";", ":": ":", "n": "\n", "N": "\n"}
+
+
+def _unescape(raw: str) -> str:
+    parts = _TEXT_ESCAPE.split(raw)  # text, escaped character, text, ...
+    parts[1::2] = [_UNESCAPED[char] for char in parts[1::2]]
+    return "".join(parts)
+
+
+def _fast_text(line: str, match: re.Match[str], name: str) -> str | None:
+    """The decoded value of a VEVENT text property, exactly as icalendar would read it, or
+    None when this line is for icalendar to read (a VALUE parameter, a backslash before the
+    value, a carriage return, a URL with a newline, parameters icalendar refuses)."""
+    value_at = match.start("value")
+    if value_at != match.end("name") + 1:
+        # Parameters (LANGUAGE, ALTREP): they do not change a text, but icalendar must accept
+        # them. Without a backslash before the value (icalendar reads one as an escape there),
+        # the value starts after the first ':' outside quotes, as in ``_CONTENT_LINE``.
+        prefix = line[:value_at]
+        if "\\" in prefix:
+            return None
+        try:
+            params = Contentline(prefix).parts()[1]
+        except Exception:
+            return None
+        if "VALUE" in params:
+            return None  # another value type: icalendar's factory decides
+    raw = match["value"]
+    if "\r" in raw:
+        return None
+    text = _unescape(raw) if "\\" in raw else raw
+    if name == "URL" and "\n" in text:
+        return None  # icalendar refuses a URI with a newline: the error is its to report
+    return text
+
+
+class _Unusual(Exception):
+    """The fast reading met what only the careful one reads right (a VEVENT that is not a
+    child of the VCALENDAR)."""
+
+
+def _scan(text: str, source: str, fast: bool = True) -> _Scan:
+    """Check the BEGIN/END structure and each line's syntax, recording where things are.
+
+    Read the careful way (``fast=False``), icalendar is given every line the import needs.
+    Read the fast way, the VEVENT text properties (``_TEXT_PROPS``) are decoded here, and
+    icalendar is given each VEVENT's other needed lines (times, rules, categories, people)
+    only once: VEVENTs with the very same lines (every talk of one slot, with no VTIMEZONE
+    between them) share the component icalendar reads for the first of them. That is the
+    same result: what icalendar makes of a component depends only on its lines and on the
+    VTIMEZONEs it has seen (counted into the key).
+    """
     lines = _logical_lines(text)
     stack: list[_Component] = []
     calendar: _Component | None = None
@@ -164,11 +246,18 @@ def _scan(text: str, source: str) -> _Scan:
     unread: dict[str, list[int]] = {}  # VEVENT properties with content, by name: their lines
     # Depth inside a component that is left out (a VALARM, a VTODO): 0 when not inside one.
     skipping = 0
+    # The fast way: the VEVENTs given to icalendar, by (VTIMEZONEs so far, their lines).
+    given: dict[tuple[int, tuple[str, ...]], int] = {}
+    zones_seen = 0
+    event: _Component | None = None  # the VEVENT being read the fast way
+    slow_texts: set[str] = set()  # its text properties that icalendar reads
 
     def fail(message: str, line: int) -> NoReturn:
         raise ProgramError(message, source=source, line=line)
 
+    first = last = 0  # the lines the first and the last content line start on
     for number, line in lines:
+        first, last = first or number, number
         match = _CONTENT_LINE.match(line)
         if match is not None:
             name, value = match["name"], match["value"]
@@ -201,8 +290,14 @@ def _scan(text: str, source: str) -> _Scan:
                 skipping = 1  # VALARMs: reminders of the calendar's owner
             if component.name == "VEVENT":
                 vevents.append(component)
+                if fast:
+                    if inside != "VCALENDAR":
+                        raise _Unusual
+                    event = component
+                    component.texts, component.slow = {}, [line]
+                    slow_texts.clear()
             stack.append(component)
-            if not skipping:
+            if not skipping and event is None:
                 needed.append(line)
         elif name == "END":
             ended = value.strip().upper()
@@ -215,17 +310,44 @@ def _scan(text: str, source: str) -> _Scan:
                     "is not ended yet",
                     number,
                 )
-            stack.pop()
+            ending = stack.pop()
             if skipping:
                 skipping -= 1
+            elif ending is event:
+                assert event.slow is not None
+                event.slow.append(line)
+                key = (zones_seen, tuple(event.slow))
+                index = given.get(key)
+                if index is None:
+                    index = given[key] = len(given)
+                    needed.extend(event.slow)
+                event.index, event.slow, event = index, None, None
             else:
                 needed.append(line)
+                if fast:
+                    zones_seen += 1  # a VTIMEZONE (or what is inside one) has been read
         elif stack:
             stack[-1].props.setdefault(name, number)
             if skipping:
                 continue
             owner = stack[-1].name
-            if (
+            if event is not None:
+                assert event.texts is not None and event.slow is not None
+                if name in _TEXT_PROPS:
+                    if name not in slow_texts:
+                        decoded = _fast_text(line, match, name) if match is not None else None
+                        if decoded is not None:
+                            # A later value of the same property is never read.
+                            event.texts.setdefault(name, decoded)
+                            continue
+                        if name not in event.texts:
+                            slow_texts.add(name)  # this and any later one: icalendar's
+                    event.slow.append(line)
+                elif name in _USED:
+                    event.slow.append(line)
+                elif name not in _BOOKKEEPING and value.strip():
+                    unread.setdefault(name, []).append(number)
+            elif (
                 (owner == "VCALENDAR" and name in _CALENDAR_PROPS)
                 or (owner == "VEVENT" and name in _USED)
                 or owner not in ("VCALENDAR", "VEVENT")
@@ -238,17 +360,18 @@ def _scan(text: str, source: str) -> _Scan:
             fail(f"{name} is outside BEGIN:VCALENDAR ... END:VCALENDAR", number)
 
     if calendar is None:
-        fail("not an iCalendar file: there is no BEGIN:VCALENDAR", lines[0][0] if lines else 1)
+        fail("not an iCalendar file: there is no BEGIN:VCALENDAR", first or 1)
     if stack:
         innermost = stack[-1]
         if innermost.name == "VCALENDAR":
-            fail("the file is cut off: there is no END:VCALENDAR", lines[-1][0])
+            fail("the file is cut off: there is no END:VCALENDAR", last)
         fail(
             f"the file is cut off: BEGIN:{innermost.name} at line {innermost.line} has no "
             f"END:{innermost.name}",
             innermost.line,
         )
-    return _Scan(calendar, vevents, "\r\n".join(needed) + "\r\n", skipped, unread)
+    events_given = len(given) if fast else len(vevents)
+    return _Scan(calendar, vevents, "\r\n".join(needed) + "\r\n", skipped, unread, events_given)
 
 
 @dataclass
@@ -274,11 +397,18 @@ class _Event:
             self.fail(f"{prop} appears more than once in this VEVENT", prop)
         return value
 
+    def has(self, prop: str) -> bool:
+        texts = self.lines.texts
+        return (texts is not None and prop in texts) or self.component.get(prop) is not None
+
     def text(self, prop: str) -> str:
         cached = self._texts.get(prop)
         if cached is not None:
             return cached
-        value = self.component.get(prop)
+        texts = self.lines.texts
+        value: Any = texts.get(prop) if texts is not None else None
+        if value is None:
+            value = self.component.get(prop)
         if isinstance(value, list):
             value = value[0] if value else None
         text = "" if value is None else str(value).strip()
@@ -332,12 +462,24 @@ class _Occurrence:
 
 
 def parse(
-    text: str, source: str, options: ImportOptions, report: ImportReport | None = None
+    text: str,
+    source: str,
+    options: ImportOptions,
+    report: ImportReport | None = None,
+    *,
+    fast: bool = True,
 ) -> Program:
-    """Parse an iCalendar file into a validated Program."""
+    """Parse an iCalendar file into a validated Program.
+
+    ``fast=False`` reads it the careful way (icalendar reads every needed line; see
+    ``_scan``): the same program, report and errors, as the tests check, only slower."""
     report = report if report is not None else ImportReport(source)
     text = prepare_text(text, source, report)
-    scan = _scan(text, source)
+    try:
+        scan, calendar, components = _read(text, source, fast)
+    except _Unusual:
+        scan, calendar, components = _read(text, source, fast=False)
+    del text
     for name, count in sorted(scan.skipped.items()):
         report.dropped(f"{name} components (only VEVENTs are read)", count=count)
     for name, lines in scan.unread.items():
@@ -345,7 +487,6 @@ def parse(
         for line in lines[:EXAMPLES]:
             report.dropped(what, where=line, count=0)
         report.dropped(what, count=len(lines))
-    calendar = _load(scan.needed, source, scan)
 
     check_option_zone(options.tz, "--tz", source)
     check_option_zone(options.venue_tz, "--venue-tz", source)
@@ -358,17 +499,7 @@ def parse(
             field="X-WR-TIMEZONE",
         )
 
-    components = list(calendar.walk("VEVENT"))
-    if len(components) != len(scan.vevents):
-        # Cannot happen for a file that passed the scan; checked so lines are never wrong.
-        raise ProgramError(
-            f"found {len(scan.vevents)} BEGIN:VEVENT lines but icalendar read "
-            f"{len(components)} events",
-            source=source,
-        )
-    events = [
-        _Event(c, lines, source, report) for c, lines in zip(components, scan.vevents, strict=True)
-    ]
+    events = [_Event(components[lines.index], lines, source, report) for lines in scan.vevents]
     for event in events:
         _check_readable(event)
     event_zone = _agreed_zone(events)
@@ -445,6 +576,26 @@ def parse(
     except ValidationError as exc:
         model_field, message = first_validation_error(exc)
         raise ProgramError(message, source=source, field=model_field) from None
+
+
+def _read(text: str, source: str, fast: bool) -> tuple[_Scan, Any, list[Any]]:
+    """The scan, icalendar's calendar, and the VEVENTs it read, by each VEVENT's ``index``."""
+    scan = _scan(text, source, fast)
+    calendar = _load(scan.needed, source, scan)
+    components = list(calendar.walk("VEVENT"))
+    if len(components) != scan.events_given:
+        if fast:
+            raise _Unusual  # a VEVENT icalendar reads other than as a VEVENT
+        # Cannot happen for a file that passed the scan; checked so lines are never wrong.
+        raise ProgramError(
+            f"found {len(scan.vevents)} BEGIN:VEVENT lines but icalendar read "
+            f"{len(components)} events",
+            source=source,
+        )
+    if not fast:
+        for index, lines in enumerate(scan.vevents):
+            lines.index = index
+    return scan, calendar, components
 
 
 def _load(needed: str, source: str, scan: _Scan) -> Any:
@@ -669,7 +820,7 @@ def _entry(
 ) -> Entry:
     event = occurrence.event
     report = event.report
-    if event.component.get("SUMMARY") is None:
+    if not event.has("SUMMARY"):
         event.fail("SUMMARY (the title) is missing", "SUMMARY")
     # An empty SUMMARY is a slot the exporter left blank (pyconuk2015.ics has one); kept so
     # the organizer sees it in the program file.

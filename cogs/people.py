@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -10,11 +11,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.clock import Clock
 from bot.delivery.engine import DeliveryEngine
 from bot.errors import UserFacingError
 from bot.permissions import allows_organizer, organizer_interaction_check
 from bot.services.guild_config import GuildConfigService
-from bot.services.people import AuthorReminders, PeopleService
+from bot.services.people import PENDING, AuthorReminders, LinkResult, PeopleService
 from bot.services.program import Talk
 from bot.services.reminders import DEFAULT_LEAD
 from bot.tree import acknowledge
@@ -124,11 +126,16 @@ class People(commands.Cog):
     )
 
     def __init__(
-        self, people: PeopleService, guild_config: GuildConfigService, engine: DeliveryEngine
+        self,
+        people: PeopleService,
+        guild_config: GuildConfigService,
+        engine: DeliveryEngine,
+        clock: Clock,
     ) -> None:
         self.people = people
         self.guild_config = guild_config
         self.engine = engine
+        self.clock = clock
         self.roles = SpeakerRoles(people)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
@@ -147,22 +154,41 @@ class People(commands.Cog):
         result = await self.people.link(
             interaction.guild.id, member.id, name, by=interaction.user.id
         )
-        role_note = await self.roles.give(interaction.guild, member.id)
-        if result.already:
-            text = f"{member.mention} is already shown as {md(result.person)}."
-        else:
-            reminded = await self.people.remind_author(
-                interaction.guild.id, member.id, result.person
-            )
-            if reminded.sending_now:
-                self.engine.poke()
+        if result.pending:
+            # Nothing about a member is shown that they did not agree to: they are asked.
+            if not result.already:
+                await self.invite(interaction.guild, member.id, result)
             text = (
-                f"OK: {member.mention} is shown as {md(result.person)} on "
-                f"{talks_text(result.talks)}.{reminder_text(reminded, you=False)} "
-                "They can remove it themselves with `/unclaim`."
+                f"OK: I asked {member.mention} (by DM) to confirm they are {md(result.person)} "
+                f"({talks_text(result.talks)}). Until they accept with `/claim`, they are "
+                "shown nowhere and get no role, reminder or thread."
             )
+            await interaction.followup.send(
+                trim(text, 2000), ephemeral=True, allowed_mentions=NO_PINGS
+            )
+            return
+        role_note = await self.roles.give(interaction.guild, member.id)
+        text = f"{member.mention} is already shown as {md(result.person)}."
         await interaction.followup.send(
             trim(text + role_note, 2000), ephemeral=True, allowed_mentions=NO_PINGS
+        )
+
+    async def invite(self, guild: discord.Guild, user_id: int, result: LinkResult) -> None:
+        """One DM (through the engine: sent once, retried if Discord is down) asking the member."""
+        key = hashlib.sha256(result.person.encode()).hexdigest()[:12]
+        text = (
+            f"Hello! The organizers of **{md(trim(guild.name, 100))}** would like to show you as "
+            f"**{md(result.person)}** in the program ({talks_text(result.talks)}): the talk "
+            "cards and `/author` would show your Discord name beside it (nobody is pinged), "
+            "and you would get a DM before your session and join your papers' discussion "
+            "threads. To accept, type `/claim` in the server. If it is not you, just ignore "
+            "this: nothing is shown."
+        )
+        await self.engine.queue_notice(
+            f"notice:invite:{guild.id}:{user_id}:{key}",
+            due_at=self.clock.now(),
+            text=trim(text, 2000),
+            user_id=user_id,
         )
 
     @link.autocomplete("person")
@@ -220,7 +246,11 @@ class People(commands.Cog):
             text = f"Nobody is linked yet (`/people link`, or claim codes).\n{role}"
             await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
             return
-        how = {"code": "claimed with a code", "organizer": "linked by <@{by}>"}
+        how = {
+            "code": "claimed with a code",
+            "organizer": "linked by <@{by}>, accepted",
+            PENDING: "invited by <@{by}>, not accepted yet: shown nowhere",
+        }
         lines = [
             f"• {md(link.person)}: <@{link.user_id}> ({how.get(link.via, link.via).format(by=link.linked_by)})"
             for link in links
@@ -277,20 +307,39 @@ class Claims(commands.Cog):
         description="Authors: link yourself to your name in the program with the code you were e-mailed",
     )
     @app_commands.guild_only()
-    @app_commands.describe(code="The code from the organizers' e-mail, e.g. ABCDE-FGHJK")
-    async def claim(self, interaction: discord.Interaction, code: ClaimCode) -> None:
+    @app_commands.describe(
+        code="The code from the organizers' e-mail, e.g. ABCDE-FGHJK (leave out: accept "
+        "the organizers' invitation)"
+    )
+    async def claim(self, interaction: discord.Interaction, code: ClaimCode | None = None) -> None:
         guild = interaction.guild
         assert guild is not None
         await acknowledge(interaction)
-        result = await self.people.redeem(guild.id, interaction.user.id, code)
-        role_note = await self.roles.give(guild, interaction.user.id)
-        reminded = await self.people.remind_author(guild.id, interaction.user.id, result.person)
-        if reminded.sending_now:
-            self.engine.poke()
-        text = (
-            f"You are now shown as {md(result.person)} on {talks_text(result.talks)}."
-            f"{reminder_text(reminded, you=True)} The talk cards and `/author` show your "
-            "Discord name beside it (nobody is pinged). Remove it any time with `/unclaim`."
+        user_id = interaction.user.id
+        if code is None:
+            results = await self.people.accept(guild.id, user_id)
+            if not results:
+                await interaction.followup.send(
+                    "You have no invitation from the organizers to accept. If they e-mailed "
+                    "you a code, give it: `/claim code:ABCDE-FGHJK`.",
+                    ephemeral=True,
+                )
+                return
+        else:
+            results = [await self.people.redeem(guild.id, user_id, code)]
+        role_note = await self.roles.give(guild, user_id)
+        lines = []
+        for result in results:
+            reminded = await self.people.remind_author(guild.id, user_id, result.person)
+            if reminded.sending_now:
+                self.engine.poke()
+            lines.append(
+                f"You are now shown as {md(result.person)} on {talks_text(result.talks)}."
+                f"{reminder_text(reminded, you=True)}"
+            )
+        text = "\n".join(lines) + (
+            " The talk cards and `/author` show your Discord name beside it (nobody is "
+            "pinged). Remove it any time with `/unclaim`."
         )
         await interaction.followup.send(
             trim(text + role_note, 2000), ephemeral=True, allowed_mentions=NO_PINGS
@@ -341,5 +390,5 @@ class Claims(commands.Cog):
 async def setup(bot: WorkshopBot) -> None:
     s = bot.services
     assert s.engine is not None
-    await bot.add_cog(People(s.people, s.guild_config, s.engine))
+    await bot.add_cog(People(s.people, s.guild_config, s.engine, s.clock))
     await bot.add_cog(Claims(s.people, s.engine))

@@ -26,6 +26,7 @@ from bot.services.reminders import ReminderService
 from tests.conftest import HAET_FILE
 from tests.e2e.helpers import edt
 
+FLASH = "poster-flashattention-fast-and-memory-efficient-exact"
 GUILD = 1
 PAYVAND = "keynote-melika-payvand"
 
@@ -63,10 +64,19 @@ async def test_link_is_one_member_per_person_and_a_member_may_be_several(
 ) -> None:
     made = await service.link(GUILD, 10, "tri dao", by=99)
     assert made.person == "Tri Dao" and not made.already and made.talks
+    # An organizer's link is an invitation: nothing is shown until the member accepts.
+    assert made.pending
+    assert await service.people_of(GUILD, 10) == []
+    assert await service.members_for(GUILD, ["Tri Dao"]) == {}
+    assert not await service.is_speaker(GUILD, 10, FLASH)
     assert (await service.link(GUILD, 10, "Tri Dao", by=99)).already
     with pytest.raises(UserFacingError, match="already linked to <@10>"):
         await service.link(GUILD, 11, "Tri Dao", by=99)
     await service.link(GUILD, 10, "Melika Payvand", by=99)
+    assert await service.invitations(GUILD, 10) == ["Melika Payvand", "Tri Dao"]
+    accepted = await service.accept(GUILD, 10)
+    assert [r.person for r in accepted] == ["Melika Payvand", "Tri Dao"]
+    assert await service.invitations(GUILD, 10) == [] and await service.accept(GUILD, 10) == []
     assert await service.people_of(GUILD, 10) == ["Melika Payvand", "Tri Dao"]
     assert await service.members_for(GUILD, ["Tri Dao", "Daniel Y Fu"]) == {"Tri Dao": 10}
     assert await service.members_for(2, ["Tri Dao"]) == {}  # another server: not linked
@@ -148,6 +158,7 @@ async def test_author_reminders_are_made_on_link_and_stopped_on_unlink(
 ) -> None:
     flash = "poster-flashattention-fast-and-memory-efficient-exact"
     await service.link(GUILD, 10, "Tri Dao", by=99)
+    await service.accept(GUILD, 10)
     made = await service.remind_author(GUILD, 10, "Tri Dao")
     assert [t.id for t in made.talks] == [flash] and not made.sending_now
     assert (await service.remind_author(GUILD, 10, "Tri Dao")).talks == []  # one is enough
@@ -157,6 +168,7 @@ async def test_author_reminders_are_made_on_link_and_stopped_on_unlink(
 
     # A second name on the same poster keeps the reminder when the first goes.
     await service.link(GUILD, 10, "Daniel Y Fu", by=99)
+    await service.accept(GUILD, 10)
     await service.unlink(GUILD, "Tri Dao")
     async with sessions() as s:
         state = await s.scalar(select(Subscription.state).where(Subscription.user_id == 10))

@@ -64,11 +64,16 @@ class Link:
     via: str
 
 
+#: ``via`` of an organizer's link the member has not accepted yet: shown nowhere.
+PENDING = "pending"
+
+
 @dataclass(frozen=True, slots=True)
 class LinkResult:
     person: str
     talks: list[Talk]
     already: bool  # the member was already linked to this person: nothing changed
+    pending: bool = False  # an organizer's invitation the member has not accepted yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,9 +156,11 @@ class PeopleService:
     # -- links -----------------------------------------------------------------------------------
 
     async def link(
-        self, guild_id: int, user_id: int, person: str, *, by: int, via: str = "organizer"
+        self, guild_id: int, user_id: int, person: str, *, by: int, via: str = PENDING
     ) -> LinkResult:
-        """Show ``user_id`` as ``person``; refused when another member already is."""
+        """Invite ``user_id`` to be shown as ``person`` (an organizer's link is shown once the
+        member accepts it: nothing about a member is shown that they did not agree to);
+        refused when another member already is, or is invited."""
         person = self.resolve(person)
         async with self._sessions() as s, s.begin():
             existing = await s.scalar(
@@ -167,7 +174,12 @@ class PeopleService:
                         f"{person} is already linked to <@{existing.user_id}>: "
                         "unlink them first (`/people unlink`)."
                     )
-                return LinkResult(person, self.talks_of([person]), already=True)
+                return LinkResult(
+                    person,
+                    self.talks_of([person]),
+                    already=True,
+                    pending=existing.via == PENDING,
+                )
             s.add(
                 PersonLink(
                     guild_id=guild_id,
@@ -184,9 +196,46 @@ class PeopleService:
                 # Someone linked the same person at the same moment: theirs stands.
                 raise UserFacingError(f"{person} was just linked by someone else.") from None
         log.info("guild %s: member %s linked to %r by %s (%s)", guild_id, user_id, person, by, via)
-        return await self._linked(
-            guild_id, user_id, LinkResult(person, self.talks_of([person]), already=False)
-        )
+        result = LinkResult(person, self.talks_of([person]), already=False, pending=via == PENDING)
+        if result.pending:
+            return result  # nothing follows until the member accepts
+        return await self._linked(guild_id, user_id, result)
+
+    async def invitations(self, guild_id: int, user_id: int) -> list[str]:
+        """The names organizers invited the member to be shown as, not accepted yet."""
+        async with self._sessions() as s:
+            rows = await s.scalars(
+                select(PersonLink.person)
+                .where(
+                    PersonLink.guild_id == guild_id,
+                    PersonLink.user_id == user_id,
+                    PersonLink.via == PENDING,
+                )
+                .order_by(PersonLink.person)
+            )
+            return list(rows)
+
+    async def accept(self, guild_id: int, user_id: int) -> list[LinkResult]:
+        """The member accepts every invitation they have: from now on they are shown."""
+        async with self._sessions() as s, s.begin():
+            rows = (
+                await s.scalars(
+                    select(PersonLink).where(
+                        PersonLink.guild_id == guild_id,
+                        PersonLink.user_id == user_id,
+                        PersonLink.via == PENDING,
+                    )
+                )
+            ).all()
+            for row in rows:
+                row.via = "organizer"
+            names = sorted(r.person for r in rows)
+        results = []
+        for name in names:
+            log.info("guild %s: member %s accepted being shown as %r", guild_id, user_id, name)
+            result = LinkResult(name, self.talks_of([name]), already=False)
+            results.append(await self._linked(guild_id, user_id, result))
+        return results
 
     async def unlink(self, guild_id: int, person: str, *, user_id: int | None = None) -> Link:
         """Remove the link of ``person`` (only the member's own when ``user_id`` is given)."""
@@ -231,11 +280,15 @@ class PeopleService:
             return [Link(r.person, r.user_id, r.linked_by, r.via) for r in rows]
 
     async def people_of(self, guild_id: int, user_id: int) -> list[str]:
-        """The names a member is shown as."""
+        """The names a member is shown as (invitations not accepted yet left out)."""
         async with self._sessions() as s:
             rows = await s.scalars(
                 select(PersonLink.person)
-                .where(PersonLink.guild_id == guild_id, PersonLink.user_id == user_id)
+                .where(
+                    PersonLink.guild_id == guild_id,
+                    PersonLink.user_id == user_id,
+                    PersonLink.via != PENDING,
+                )
                 .order_by(PersonLink.person)
             )
             return list(rows)
@@ -247,7 +300,9 @@ class PeopleService:
         async with self._sessions() as s:
             rows = await s.execute(
                 select(PersonLink.person, PersonLink.user_id).where(
-                    PersonLink.guild_id == guild_id, PersonLink.person.in_(list(names))
+                    PersonLink.guild_id == guild_id,
+                    PersonLink.person.in_(list(names)),
+                    PersonLink.via != PENDING,
                 )
             )
             return {person: user_id for person, user_id in rows}
@@ -320,7 +375,11 @@ class PeopleService:
         """Which of ``talks`` the member is linked to (in any server), for the reminder DM."""
         async with self._sessions() as s:
             names = set(
-                await s.scalars(select(PersonLink.person).where(PersonLink.user_id == user_id))
+                await s.scalars(
+                    select(PersonLink.person).where(
+                        PersonLink.user_id == user_id, PersonLink.via != PENDING
+                    )
+                )
             )
         return [t for t in talks if names.intersection(t.people)]
 
@@ -409,6 +468,9 @@ class PeopleService:
                 raise UserFacingError(
                     f"{person} is already linked to another member: ask an organizer."
                 )
+            if existing.via == PENDING:  # the code is the member's own word: accepted
+                existing.via = "code"
+                return LinkResult(person, self.talks_of([person]), already=False)
             return LinkResult(person, self.talks_of([person]), already=True)
         s.add(
             PersonLink(

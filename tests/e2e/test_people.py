@@ -14,7 +14,7 @@ from bot.clock import ManualClock
 from bot.local import LocalDiscord
 from bot.simulator import InteractionResult
 from bot.simulator.models import Perm
-from tests.e2e.helpers import at, edt
+from tests.e2e.helpers import at, edt, settle
 from tests.e2e.test_organizers import organizer
 
 FLASH = "poster-flashattention-fast-and-memory-efficient-exact"
@@ -45,10 +45,28 @@ async def test_link_shows_a_mention_that_pings_nobody_and_unlink_removes_it(
     assert "Tri Dao" in [c["value"] for c in choices]
     linked = await olga.slash("people link", member=tri, person="tri dao")
     assert linked.ephemeral
-    assert "OK: @tri is shown as Tri Dao on 1 entry: *FlashAttention: Fast" in linked.text()
+    assert "OK: I asked @tri (by DM) to confirm they are Tri Dao (1 entry: *FlashAttention" in (
+        linked.text()
+    )
     assert pings(linked) == []
     taken = await olga.slash("people link", member=alice, person="Tri Dao")
     assert "Tri Dao is already linked to @tri" in taken.text()
+
+    # Nothing is shown until tri agrees: they are asked by DM, once.
+    card = await alice.slash("schedule talk", title=FLASH)
+    assert people_field(card).startswith("Tri Dao, Daniel Y Fu")
+    assert "not accepted yet" in (await olga.slash("people list")).embeds[0]["description"]
+    invite = await sim.wait_for_message(
+        dm_of=tri, predicate=lambda m: "would like to show you as **Tri Dao**" in m["content"]
+    )
+    assert "type `/claim` in the server" in invite["content"]
+    await olga.slash("people link", member=tri, person="Tri Dao")  # asked again: no second DM
+    await settle(local)
+    assert len([m for m in tri.dms if "would like to show you" in m["content"]]) == 1
+    accepted = await tri.slash("claim")
+    assert "You are now shown as Tri Dao on 1 entry" in accepted.text()
+    nothing = await alice.slash("claim")
+    assert "You have no invitation" in nothing.text()
 
     card = await alice.slash("schedule talk", title=FLASH)
     assert people_field(card).startswith(f"Tri Dao (<@{tri.id}>), Daniel Y Fu")
@@ -57,7 +75,10 @@ async def test_link_shows_a_mention_that_pings_nobody_and_unlink_removes_it(
     assert f"On this server: <@{tri.id}>" in author.embeds[0]["description"]
     assert pings(author) == []
     listed = await olga.slash("people list")
-    assert f"Tri Dao: <@{tri.id}> (linked by <@{olga.id}>)" in listed.embeds[0]["description"]
+    assert (
+        f"Tri Dao: <@{tri.id}> (linked by <@{olga.id}>, accepted)"
+        in (listed.embeds[0]["description"])
+    )
 
     # The member removes it themselves: the card shows the name alone again.
     mine = await tri.autocomplete("unclaim", focused="person", person="")
@@ -127,8 +148,9 @@ async def test_speaker_role_is_given_and_taken_or_its_absence_explained(
     # Without Manage Roles: the role is saved, the link made, and both say what is missing.
     saved = await olga.slash("people role", role="Speakers")
     assert "I can't give @Speakers yet" in saved.text() and "Manage Roles" in saved.text()
-    linked = await olga.slash("people link", member=tri, person="Tri Dao")
-    assert "is shown as Tri Dao" in linked.text()
+    await olga.slash("people link", member=tri, person="Tri Dao")
+    linked = await tri.slash("claim")
+    assert "You are now shown as Tri Dao" in linked.text()
     assert "I couldn't give" in linked.text() and "The link stands." in linked.text()
     assert "Speakers" not in tri.roles
 
@@ -159,9 +181,10 @@ async def test_the_extension_reloads_cleanly(local: LocalDiscord) -> None:
     } <= set(names)
     olga, tri = organizer(local.sim), local.sim.add_user("tri")
     assert (
-        "is shown as Tri Dao"
+        "I asked @tri (by DM) to confirm they are Tri Dao"
         in (await olga.slash("people link", member=tri, person="Tri Dao")).text()
     )
+    assert "You are now shown as Tri Dao" in (await tri.slash("claim")).text()
 
 
 async def test_a_linked_speaker_marks_their_talks_questions_answered(local: LocalDiscord) -> None:
@@ -173,6 +196,9 @@ async def test_a_linked_speaker_marks_their_talks_questions_answered(local: Loca
     assert [c["custom_id"] for row in before.components for c in row["components"]] == []
 
     await olga.slash("people link", member=melika, person="Melika Payvand")
+    pending = await melika.slash("questions", talk=payvand)
+    assert [c["custom_id"] for row in pending.components for c in row["components"]] == []
+    await melika.slash("claim")
     listed = await melika.slash("questions", talk=payvand)
     menus = [c["custom_id"] for row in listed.components for c in row["components"]]
     assert menus == ["ask:answer", "ask:remove"]
@@ -187,9 +213,11 @@ async def test_a_linked_author_gets_one_dm_before_their_poster_session(
 ) -> None:
     sim = local.sim
     olga, tri, dan = organizer(sim), sim.add_user("tri"), sim.add_user("dan")
-    linked = await olga.slash("people link", member=tri, person="Tri Dao")
-    assert "They get a DM 10 min before their poster session (1 reminder;" in linked.text()
+    await olga.slash("people link", member=tri, person="Tri Dao")
+    linked = await tri.slash("claim")
+    assert "You get a DM 10 min before your poster session (1 reminder;" in linked.text()
     await olga.slash("people link", member=dan, person="Daniel Y Fu")
+    await dan.slash("claim")
     # Unlinking stops the reminder the link made (and only that one).
     await olga.slash("people unlink", person="Daniel Y Fu")
 
@@ -204,4 +232,4 @@ async def test_a_linked_author_gets_one_dm_before_their_poster_session(
     assert "⏰ **FlashAttention" in dm["content"]
     await at(local, clock, edt("15:10"))
     assert len([m for m in tri.dms if "🎤" in m["content"]]) == 1
-    assert [m for m in dan.dms if "FlashAttention" in m["content"]] == []
+    assert [m for m in dan.dms if m["content"].startswith(("🎤", "⏰"))] == []

@@ -203,6 +203,7 @@ async def test_a_linked_author_joins_their_papers_threads(local: LocalDiscord) -
     await forum(sim, local)
     jae = sim.add_user("jae")
     await olga.slash("people link", member=jae, person="Jae-sun Seo")
+    await jae.slash("claim")
     await setup_posters(olga)
     fp8 = next(t for t in sim.threads("posters") if t.name.startswith(FP8_TITLE))
     assert jae.id in sim.thread_members(fp8)
@@ -210,6 +211,8 @@ async def test_a_linked_author_joins_their_papers_threads(local: LocalDiscord) -
     # Linked after the threads exist: added then.
     shreyas = sim.add_user("shreyas")
     await olga.slash("people link", member=shreyas, person="Shreyas Kolala Venkataramanaiah")
+    assert shreyas.id not in sim.thread_members(fp8)  # not before they accept
+    await shreyas.slash("claim")
     assert shreyas.id in sim.thread_members(fp8)
 
 

@@ -41,7 +41,7 @@ from bot.services.kinds import (
 from bot.services.people import PeopleService
 from bot.services.program import ProgramService, Talk
 from bot.services.schedule import ScheduleService
-from bot.services.threads import DEFAULT_KINDS, ThreadReport, ThreadSync
+from bot.services.threads import DEFAULT_KINDS, ThreadReport, ThreadsBusy, ThreadSync
 from bot.tree import acknowledge
 from bot.ui.format import discord_ts
 from bot.ui.text import CHOICE_NAME_MAX, trim
@@ -185,6 +185,21 @@ class Setup(commands.Cog):
         assert self.bot.user is not None
         return DiscordThreadsApi(self.bot.http, guild_id, self.bot.user.id)
 
+    async def _finish_when_free(self, guild_id: int) -> ThreadReport | None:
+        """Finish ``guild_id``'s unfinished set-up; while another process holds it, look again
+        each lease (a killed process's claim runs out; a live one finishes the work itself:
+        None)."""
+        assert self.threads is not None
+        while True:
+            try:
+                return await self.threads.sync(guild_id, self._threads_api(guild_id))
+            except ThreadsBusy:
+                log.info("discussion threads of %s: another process has them", guild_id)
+            await asyncio.sleep(self.threads.lease.total_seconds())
+            setup = await self.threads.setup_of(guild_id)
+            if setup is None or setup.state != "running":
+                return None
+
     async def resume_threads(self) -> None:
         """Finish every set-up left ``running`` (a process killed halfway through)."""
         assert self.threads is not None
@@ -195,10 +210,12 @@ class Setup(commands.Cog):
                 continue
             log.info("finishing the discussion threads of guild %s", setup.guild_id)
             try:
-                report = await self.threads.sync(setup.guild_id, self._threads_api(setup.guild_id))
+                report = await self._finish_when_free(setup.guild_id)
             except (UserFacingError, discord.HTTPException) as exc:
                 log.warning("discussion threads of %s not finished: %s", setup.guild_id, exc)
                 continue
+            if report is None:
+                continue  # another process finished them
             log.info("discussion threads of %s finished: %s", setup.guild_id, report.summary())
 
     async def threads_follow_program(self, _report: LoadReport) -> None:
@@ -220,6 +237,10 @@ class Setup(commands.Cog):
                 continue
             try:
                 report = await self.threads.sync(setup.guild_id, self._threads_api(setup.guild_id))
+            except ThreadsBusy:
+                # The process holding them follows this change too, once its run ends.
+                log.info("discussion threads of %s: another process has them", setup.guild_id)
+                continue
             except (UserFacingError, discord.HTTPException) as exc:
                 log.warning("discussion threads of %s do not follow: %s", setup.guild_id, exc)
                 continue

@@ -120,3 +120,59 @@ async def test_setup_posters_killed_halfway_ends_with_one_tagged_thread_per_post
     # The post made after the kill was found by its marker, not made again.
     assert "1 found from an interrupted run" in log.read_text()
     check_log(log, sim.token)
+
+
+async def seed_setup(database_url: str, guild_id: int, channel_id: int, by: int) -> None:
+    """The set-up row as /setup posters writes it before making any thread."""
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine)() as s, s.begin():
+            s.add(
+                ThreadSetup(
+                    guild_id=guild_id,
+                    channel_id=channel_id,
+                    kinds=["poster"],
+                    state="running",
+                    requested_by=by,
+                    run=1,
+                    updated_at=EVENING,
+                )
+            )
+    finally:
+        await engine.dispose()
+
+
+async def test_two_processes_starting_at_once_make_each_post_once(
+    sim: DiscordSimulator, database_url: str, tmp_path: Path
+) -> None:
+    """Item 2: two processes on one database start while a set-up is unfinished; each would
+    finish it, but the set-up's claim lets one make the posts while the other waits."""
+    await prepare(database_url, [])
+    forum = sim.add_forum("posters")
+    sim.set_bot_overwrite("posters", allow=Perm.MANAGE_CHANNELS | Perm.MANAGE_THREADS)
+    olga = organizer(sim)
+    await seed_setup(database_url, sim.guild_id, forum.id, olga.id)
+    sim.faults.hang(0.2, route=FORUM_POSTS, count=None, serve=True)
+    log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"
+    a = spawn(sim, database_url, EVENING, log_a)
+    b = spawn(sim, database_url, EVENING, log_b)
+    try:
+        async with tasks_dumped_on_failure(a, log_a):
+            await sim.wait_until(lambda: len(sim.threads("posters")) >= POSTERS, 90, "all 24 posts")
+            for _ in range(60):
+                _threads, [setup] = await recorded(database_url)
+                if setup.state == "done":
+                    break
+                await asyncio.sleep(0.5)
+            assert setup.state == "done", setup.note
+        await asyncio.sleep(4)  # past a lease: the waiting process looks again, and stops
+    finally:
+        stop(a, b)
+    posts = sim.threads("posters")
+    assert len(posts) == POSTERS, f"{len(posts) - POSTERS} posts made twice"
+    threads, [setup] = await recorded(database_url)
+    assert len(threads) == POSTERS and setup.claimed_by is None
+    logs = log_a.read_text() + log_b.read_text()
+    assert "another process has them" in logs
+    check_log(log_a, sim.token)
+    check_log(log_b, sim.token)

@@ -217,6 +217,19 @@ class Setup(commands.Cog):
             if report is None:
                 continue  # another process finished them
             log.info("discussion threads of %s finished: %s", setup.guild_id, report.summary())
+            # Who ran /setup posters saw it stop: told once per run that it was finished.
+            guild = self.bot.get_guild(setup.guild_id)
+            name = guild.name if guild is not None else "your server"
+            await self.engine.queue_notice(
+                f"threads-finished:{setup.guild_id}:{setup.run}",
+                due_at=self.bot.services.clock.now(),
+                user_id=setup.requested_by,
+                text=trim(
+                    f"✅ The discussion threads you set up in {name} (<#{setup.channel_id}>) "
+                    f"were finished after a restart: {report.summary()}.",
+                    1900,
+                ),
+            )
 
     async def threads_follow_program(self, _report: LoadReport) -> None:
         """After a program change, each server's threads follow: a moved paper's post is
@@ -479,9 +492,28 @@ class Setup(commands.Cog):
         assert interaction.guild is not None
         config = await self.guild_config.get(interaction.guild.id)
         synced = await self.event_sync.count(interaction.guild.id)
-        await interaction.response.send_message(
-            trim(self._describe(interaction.guild, config, synced), 2000), ephemeral=True
+        text = self._describe(interaction.guild, config, synced)
+        text += "\n" + await self._describe_threads(interaction.guild)
+        await interaction.response.send_message(trim(text, 2000), ephemeral=True)
+
+    async def _describe_threads(self, guild: discord.Guild) -> str:
+        setup = await self.threads.setup_of(guild.id) if self.threads is not None else None
+        if self.threads is None or setup is None:
+            return "**Discussion threads**: not set up (`/setup posters`)"
+        made = sum(r.state == "open" for r in (await self.threads.rows(guild.id)).values())
+        kinds = ", ".join(kind_label(k) for k in setup.kinds)
+        state = {
+            "running": "being made",
+            "done": "finished",
+            "blocked": "blocked",
+        }.get(setup.state, setup.state)
+        line = (
+            f"**Discussion threads** in {_channel(guild, setup.channel_id)} for {kinds}: "
+            f"{made} threads · {state}"
         )
+        if setup.note:
+            line += f" ({trim(setup.note, 300)})"
+        return line
 
     def _describe(self, guild: discord.Guild, config: ServerConfig, synced: int) -> str:
         lines = ["**This server's configuration**", "**Announcements of session starts**"]

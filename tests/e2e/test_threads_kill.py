@@ -100,7 +100,15 @@ async def test_setup_posters_killed_halfway_ends_with_one_tagged_thread_per_post
                     break
                 await asyncio.sleep(0.5)
             assert setup.state == "done", setup.note
-        await asyncio.sleep(2)  # a doubled post would show by now
+            # The organizer is told once, and /setup show says so.
+            await sim.wait_for_message(
+                dm_of=olga,
+                predicate=lambda m: "finished after a restart" in m["content"],
+                timeout=20,
+            )
+            shown = await olga.slash("setup show")
+            assert "24 threads · finished" in str(shown.text()), shown.text()
+        await asyncio.sleep(2)  # a doubled post (or DM) would show by now
     finally:
         stop(proc)
 
@@ -117,6 +125,7 @@ async def test_setup_posters_killed_halfway_ends_with_one_tagged_thread_per_post
     first, second = (sim.tag_id("posters", name) for name in SESSIONS)
     tagged = Counter(tuple(p.thread.applied_tags) for p in posts if p.thread is not None)
     assert tagged == {(first,): 12, (second,): 12}
+    assert sum("finished after a restart" in m["content"] for m in olga.dms) == 1
     # The post made after the kill was found by its marker, not made again.
     assert "1 found from an interrupted run" in log.read_text()
     check_log(log, sim.token)

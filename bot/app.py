@@ -187,7 +187,13 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
         # Members linked to an entry's people may mark its questions answered.
         questions=QuestionService(sessions, clock, program_service, speakers=people),
         people=people,
-        threads=ThreadSync(sessions, clock, program_service, members=people.members_for),
+        threads=ThreadSync(
+            sessions,
+            clock,
+            program_service,
+            members=people.members_for,
+            lease_seconds=settings.claim_lease_seconds,
+        ),
         follower=follower,
     )
 

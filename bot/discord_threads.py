@@ -12,6 +12,7 @@ from typing import Any, Literal
 import discord
 from discord.http import handle_message_parameters
 
+from bot.delivery.outbox import nonce_for
 from bot.services.threads import (
     ListedThread,
     Starter,
@@ -131,8 +132,13 @@ class DiscordThreadsApi:
                     )
                 return int(data["id"])
             # A text channel: the starter is a message there, and the thread starts from it.
+            # Its nonce is the entry's in this channel: a run killed between the two (or a
+            # thread start that failed) leaves a message that the next run's send gets back
+            # from Discord instead of a second copy (Discord keeps nonces for some minutes).
             with handle_message_parameters(
-                embed=embed, allowed_mentions=discord.AllowedMentions.none()
+                embed=embed,
+                allowed_mentions=discord.AllowedMentions.none(),
+                nonce=nonce_for(f"thread-starter:{channel_id}:{marker_of(spec.footer)}"),
             ) as params:
                 message: Any = await self._http.send_message(channel_id, params=params)
             thread: Any = await self._http.start_thread_with_message(

@@ -41,7 +41,7 @@ from bot.services.kinds import (
 from bot.services.people import PeopleService
 from bot.services.program import ProgramService, Talk
 from bot.services.schedule import ScheduleService
-from bot.services.threads import DEFAULT_KINDS, ThreadReport, ThreadSync
+from bot.services.threads import DEFAULT_KINDS, ThreadReport, ThreadsBusy, ThreadSync
 from bot.tree import acknowledge
 from bot.ui.format import discord_ts
 from bot.ui.text import CHOICE_NAME_MAX, trim
@@ -185,6 +185,21 @@ class Setup(commands.Cog):
         assert self.bot.user is not None
         return DiscordThreadsApi(self.bot.http, guild_id, self.bot.user.id)
 
+    async def _finish_when_free(self, guild_id: int) -> ThreadReport | None:
+        """Finish ``guild_id``'s unfinished set-up; while another process holds it, look again
+        each lease (a killed process's claim runs out; a live one finishes the work itself:
+        None)."""
+        assert self.threads is not None
+        while True:
+            try:
+                return await self.threads.sync(guild_id, self._threads_api(guild_id))
+            except ThreadsBusy:
+                log.info("discussion threads of %s: another process has them", guild_id)
+            await asyncio.sleep(self.threads.lease.total_seconds())
+            setup = await self.threads.setup_of(guild_id)
+            if setup is None or setup.state != "running":
+                return None
+
     async def resume_threads(self) -> None:
         """Finish every set-up left ``running`` (a process killed halfway through)."""
         assert self.threads is not None
@@ -195,11 +210,26 @@ class Setup(commands.Cog):
                 continue
             log.info("finishing the discussion threads of guild %s", setup.guild_id)
             try:
-                report = await self.threads.sync(setup.guild_id, self._threads_api(setup.guild_id))
+                report = await self._finish_when_free(setup.guild_id)
             except (UserFacingError, discord.HTTPException) as exc:
                 log.warning("discussion threads of %s not finished: %s", setup.guild_id, exc)
                 continue
+            if report is None:
+                continue  # another process finished them
             log.info("discussion threads of %s finished: %s", setup.guild_id, report.summary())
+            # Who ran /setup posters saw it stop: told once per run that it was finished.
+            guild = self.bot.get_guild(setup.guild_id)
+            name = guild.name if guild is not None else "your server"
+            await self.engine.queue_notice(
+                f"threads-finished:{setup.guild_id}:{setup.run}",
+                due_at=self.bot.services.clock.now(),
+                user_id=setup.requested_by,
+                text=trim(
+                    f"✅ The discussion threads you set up in {name} (<#{setup.channel_id}>) "
+                    f"were finished after a restart: {report.summary()}.",
+                    1900,
+                ),
+            )
 
     async def threads_follow_program(self, _report: LoadReport) -> None:
         """After a program change, each server's threads follow: a moved paper's post is
@@ -220,6 +250,10 @@ class Setup(commands.Cog):
                 continue
             try:
                 report = await self.threads.sync(setup.guild_id, self._threads_api(setup.guild_id))
+            except ThreadsBusy:
+                # The process holding them follows this change too, once its run ends.
+                log.info("discussion threads of %s: another process has them", setup.guild_id)
+                continue
             except (UserFacingError, discord.HTTPException) as exc:
                 log.warning("discussion threads of %s do not follow: %s", setup.guild_id, exc)
                 continue
@@ -458,9 +492,28 @@ class Setup(commands.Cog):
         assert interaction.guild is not None
         config = await self.guild_config.get(interaction.guild.id)
         synced = await self.event_sync.count(interaction.guild.id)
-        await interaction.response.send_message(
-            trim(self._describe(interaction.guild, config, synced), 2000), ephemeral=True
+        text = self._describe(interaction.guild, config, synced)
+        text += "\n" + await self._describe_threads(interaction.guild)
+        await interaction.response.send_message(trim(text, 2000), ephemeral=True)
+
+    async def _describe_threads(self, guild: discord.Guild) -> str:
+        setup = await self.threads.setup_of(guild.id) if self.threads is not None else None
+        if self.threads is None or setup is None:
+            return "**Discussion threads**: not set up (`/setup posters`)"
+        made = sum(r.state == "open" for r in (await self.threads.rows(guild.id)).values())
+        kinds = ", ".join(kind_label(k) for k in setup.kinds)
+        state = {
+            "running": "being made",
+            "done": "finished",
+            "blocked": "blocked",
+        }.get(setup.state, setup.state)
+        line = (
+            f"**Discussion threads** in {_channel(guild, setup.channel_id)} for {kinds}: "
+            f"{made} threads · {state}"
         )
+        if setup.note:
+            line += f" ({trim(setup.note, 300)})"
+        return line
 
     def _describe(self, guild: discord.Guild, config: ServerConfig, synced: int) -> str:
         lines = ["**This server's configuration**", "**Announcements of session starts**"]

@@ -365,6 +365,12 @@ class ThreadSetup(Base):
     requested_by: Mapped[int] = mapped_column(BigInteger)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The process making the threads now (a lease, renewed while it works; a killed process's
+    # claim is taken over when its lease ends): two processes never make them both.
+    claimed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Counts /setup posters runs: a notice about one run is queued once, under its number.
+    run: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DiscussionThread(Base):

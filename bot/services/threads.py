@@ -8,6 +8,10 @@ a thread it made for that entry and did not record (its own active threads in th
 with the entry's marker in the starter's footer) and adopts it. The thread is recorded right
 after it is made.
 
+Only one process works on a server's threads at a time: it claims the ThreadSetup row (a
+lease, renewed while it works, as the delivery engine claims a send), and another process
+finds it busy (``ThreadsBusy``) until the claim is released or, after a kill, its lease ends.
+
 The Discord side is behind ``ThreadsApi``, which ``bot/discord_threads.py`` implements with
 discord.py; this module never imports discord.
 """
@@ -15,14 +19,21 @@ discord.py; this module never imports discord.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import itertools
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -104,6 +115,19 @@ class ThreadsForbidden(Exception):
 
 class ThreadsLimit(Exception):
     """Discord refused for one of its limits (e.g. 160006, the server's active threads)."""
+
+
+class ThreadsBusy(UserFacingError):
+    """Another process of the bot holds this server's set-up (it is making the threads now,
+    or was killed doing so less than a lease ago)."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(
+            message
+            or "Another instance of the bot is making this server's discussion threads right "
+            "now (or was stopped doing so less than a minute ago, and one will finish them). "
+            "Look again in a minute: `/setup show`."
+        )
 
 
 class ThreadsApi(Protocol):
@@ -188,6 +212,14 @@ class SetupInfo:
     state: str
     requested_by: int
     note: str | None
+    run: int = 0
+    updated_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class _Claim:
+    token: str
+    lost: bool = False
 
 
 def cut(text: str, limit: int) -> str:
@@ -272,30 +304,113 @@ class ThreadSync:
         clock: Clock,
         program: ProgramService,
         members: Members | None = None,
+        *,
+        lease_seconds: float = 60.0,
+        worker_id: str | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._program = program
         self._members = members
         self._locks: dict[int, asyncio.Lock] = {}
+        self.lease = timedelta(seconds=lease_seconds)
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._claim_numbers = itertools.count(1)
+        # Leases are on real time (a rehearsal's clock may run fast, or differ per process).
+        self._utcnow: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     # -- configuration ---------------------------------------------------------------------------
+
+    def _free(self) -> object:
+        """Set-ups no process holds: never claimed, released, or a lease that ran out."""
+        return ThreadSetup.claimed_by.is_(None) | (
+            ThreadSetup.claimed_at < self._utcnow() - self.lease
+        )
 
     async def configure(
         self, guild_id: int, channel_id: int, kinds: Sequence[str], *, by: int
     ) -> SetupInfo:
+        """Set the channel and kinds and mark the set-up ``running`` (a new run); ThreadsBusy
+        while another process holds it (its threads would follow the old settings)."""
+        values = {
+            "channel_id": channel_id,
+            "kinds": list(kinds),
+            "state": "running",
+            "requested_by": by,
+            "note": None,
+            "updated_at": self._clock.now(),
+        }
         async with self._sessions() as s, s.begin():
-            row = await s.get(ThreadSetup, guild_id)
-            if row is None:
-                row = ThreadSetup(guild_id=guild_id)
-                s.add(row)
-            row.channel_id = channel_id
-            row.kinds = list(kinds)
-            row.state = "running"
-            row.requested_by = by
-            row.note = None
-            row.updated_at = self._clock.now()
-            return self._info(row)
+            result = await s.execute(
+                update(ThreadSetup)
+                .where(ThreadSetup.guild_id == guild_id, self._free())  # type: ignore[arg-type]
+                .values(run=ThreadSetup.run + 1, **values)
+            )
+            changed = bool(result.rowcount)  # type: ignore[attr-defined]
+        if not changed:
+            try:
+                async with self._sessions() as s, s.begin():
+                    s.add(ThreadSetup(guild_id=guild_id, run=1, **values))
+            except IntegrityError:
+                raise ThreadsBusy() from None  # it exists, and another process holds it
+        info = await self.setup_of(guild_id)
+        assert info is not None
+        return info
+
+    # -- the claim -------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _claimed(self, guild_id: int) -> AsyncIterator[_Claim]:
+        """Hold the set-up's claim, renewed every quarter lease; released at the end (a kill
+        leaves it to run out). ThreadsBusy when another process holds it."""
+        claim = _Claim(f"{self.worker_id}:{next(self._claim_numbers)}")
+        async with self._sessions() as s, s.begin():
+            result = await s.execute(
+                update(ThreadSetup)
+                .where(ThreadSetup.guild_id == guild_id, self._free())  # type: ignore[arg-type]
+                .values(claimed_by=claim.token, claimed_at=self._utcnow())
+            )
+            taken = bool(result.rowcount)  # type: ignore[attr-defined]
+        if not taken:
+            if await self.setup_of(guild_id) is None:
+                raise UserFacingError("No channel is set for discussion threads: `/setup posters`.")
+            raise ThreadsBusy()
+        renewing = asyncio.create_task(self._renew(claim), name=f"threads-claim-{guild_id}")
+        try:
+            yield claim
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+            try:
+                async with self._sessions() as s, s.begin():
+                    await s.execute(
+                        update(ThreadSetup)
+                        .where(ThreadSetup.claimed_by == claim.token)
+                        .values(claimed_by=None, claimed_at=None)
+                    )
+            except Exception as exc:  # its lease runs out instead
+                log.warning("could not release the threads claim of %s: %s", guild_id, exc)
+
+    async def _renew(self, claim: _Claim) -> None:
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 4)
+            try:
+                async with self._sessions() as s, s.begin():
+                    result = await s.execute(
+                        update(ThreadSetup)
+                        .where(ThreadSetup.claimed_by == claim.token)
+                        .values(claimed_at=self._utcnow())
+                    )
+                    held = bool(result.rowcount)  # type: ignore[attr-defined]
+            except Exception as exc:
+                log.warning("could not renew the threads claim %s: %s", claim.token, exc)
+                continue
+            if not held:
+                # Held up longer than a lease: another process may have taken over.
+                log.warning("threads claim %s was taken over: stopping", claim.token)
+                claim.lost = True
+                return
 
     async def setup_of(self, guild_id: int) -> SetupInfo | None:
         async with self._sessions() as s:
@@ -306,13 +421,14 @@ class ThreadSync:
         async with self._sessions() as s:
             return [self._info(r) for r in (await s.scalars(select(ThreadSetup))).all()]
 
-    async def _finish(self, guild_id: int, state: str, note: str | None) -> None:
+    async def _finish(self, guild_id: int, claim: _Claim, state: str, note: str | None) -> None:
+        """Record how the run ended, where this run still holds the claim."""
         async with self._sessions() as s, s.begin():
-            row = await s.get(ThreadSetup, guild_id)
-            if row is not None:
-                row.state = state
-                row.note = note
-                row.updated_at = self._clock.now()
+            await s.execute(
+                update(ThreadSetup)
+                .where(ThreadSetup.guild_id == guild_id, ThreadSetup.claimed_by == claim.token)
+                .values(state=state, note=note, updated_at=self._clock.now())
+            )
 
     @staticmethod
     def _info(row: ThreadSetup) -> SetupInfo:
@@ -323,6 +439,8 @@ class ThreadSync:
             row.state,
             row.requested_by,
             row.note,
+            row.run or 0,
+            row.updated_at,
         )
 
     # -- what links there --------------------------------------------------------------------------
@@ -365,23 +483,26 @@ class ThreadSync:
     async def sync(
         self, guild_id: int, api: ThreadsApi, progress: Progress | None = None
     ) -> ThreadReport:
-        """Bring the server's threads in step with the program (one run per server at once)."""
+        """Bring the server's threads in step with the program: one run per server at once, in
+        this process (a lock) and across processes (the set-up's claim; ThreadsBusy)."""
         lock = self._locks.setdefault(guild_id, asyncio.Lock())
-        async with lock:
+        async with lock, self._claimed(guild_id) as claim:
+            # Read under the claim: what the last /setup posters wrote.
             setup = await self.setup_of(guild_id)
-            if setup is None:
-                raise UserFacingError("No channel is set for discussion threads: `/setup posters`.")
+            assert setup is not None
             try:
-                report = await self._sync(setup, api, progress)
-            except UserFacingError as exc:
-                await self._finish(guild_id, "blocked", str(exc))
+                report = await self._sync(setup, api, progress, claim)
+            except ThreadsBusy:
                 raise
-            await self._finish(guild_id, "done", "; ".join(report.notes) or None)
+            except UserFacingError as exc:
+                await self._finish(guild_id, claim, "blocked", str(exc))
+                raise
+            await self._finish(guild_id, claim, "done", "; ".join(report.notes) or None)
             log.info("threads of guild %s: %s", guild_id, report.summary())
             return report
 
     async def _sync(
-        self, setup: SetupInfo, api: ThreadsApi, progress: Progress | None
+        self, setup: SetupInfo, api: ThreadsApi, progress: Progress | None, claim: _Claim
     ) -> ThreadReport:
         snapshot = self._program.snapshot
         guild_id, channel_id = setup.guild_id, setup.channel_id
@@ -427,6 +548,8 @@ class ThreadSync:
         if progress is not None and total:
             await progress(0, total)
         for talk in to_make:
+            if claim.lost:
+                raise ThreadsBusy("Another instance of the bot took over these threads.")
             session = snapshot.by_id.get(talk.session_id) if talk.session_id else None
             spec = thread_spec(talk, snapshot.workshop, session)
             wanted_tags = tags_for(talk)

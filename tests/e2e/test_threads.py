@@ -266,3 +266,40 @@ async def test_threads_made_but_not_recorded_before_a_kill_are_adopted_not_doubl
     assert "0 created, 5 found from an interrupted run" in text, text
     assert len(sim.threads("posters")) == 24
     assert len(await rows(local)) == 24
+
+
+async def test_a_text_channel_gets_one_message_and_thread_per_poster_even_after_a_failed_start(
+    local: LocalDiscord,
+) -> None:
+    """A text channel: one starter message per poster and a thread started from it. When the
+    thread's start fails after its message is posted (as a kill between the two leaves it),
+    the next run's send carries the same nonce: Discord gives back the message, not a copy."""
+    sim = local.sim
+    olga = organizer(sim)
+    assert local.bot is not None
+    created = asyncio.ensure_future(local.bot.wait_for("guild_channel_create", timeout=2))
+    sim.add_channel("poster-talk")
+    await created
+    refused = sim.faults.fail_requests(
+        403,
+        code=50013,
+        message="Missing Permissions",
+        count=1,
+        route="POST /channels/{channel_id}/messages/{message_id}/threads",
+    )
+    first = await setup_posters(olga, "poster-talk")
+    assert "refused" in first and refused.hits == 1, first
+    assert len(sim.messages("poster-talk")) == 1 and not sim.threads("poster-talk")
+
+    again = await setup_posters(olga, "poster-talk")
+    assert "for 24 entries: 24 created" in again, again
+    starters = [m for m in sim.messages("poster-talk") if m["embeds"]]
+    assert len(starters) == 24, f"{len(starters) - 24} starter messages doubled"
+    threads = sim.threads("poster-talk")
+    assert len(threads) == 24
+    assert {t.id for t in threads} == {int(m["id"]) for m in starters}
+    fp8 = next(t for t in threads if t.name.startswith(FP8_TITLE))
+    [message] = [m for m in starters if int(m["id"]) == fp8.id]
+    assert message["embeds"][0]["footer"]["text"].endswith(f"entry:{FP8}")
+    recorded = await rows(local)
+    assert len(recorded) == 24 and {r.thread_id for r in recorded} == {t.id for t in threads}

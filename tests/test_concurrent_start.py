@@ -40,8 +40,9 @@ sys.exit(main(["db", "upgrade"]))
 
 @pytest.mark.slow
 async def test_processes_started_at_once_on_a_fresh_database_all_come_up(
-    database_url: str,
+    empty_database_url: str,
 ) -> None:
+    database_url = empty_database_url
     env = {
         **os.environ,
         "DATABASE_URL": database_url,

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.db import migrate
 from bot.db.models import Delivery, ProgramEntry, ProgramInfo, Subscription
+from bot.db.session import create_engine
 from bot.program.files import load_program
 from bot.program.loader import load_program as load_into_db
 from tests.conftest import HAET_FILE
@@ -17,11 +18,17 @@ from tests.conftest import HAET_FILE
 NOW = datetime(2022, 7, 1, tzinfo=UTC)
 
 
-async def test_upgrade_creates_every_table_and_is_idempotent(engine: AsyncEngine) -> None:
-    await migrate.upgrade(engine)  # a second upgrade is a no-op
-    assert await migrate.current_revision(engine) == "0009"
-    async with engine.connect() as conn:
-        tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+async def test_upgrade_creates_every_table_and_is_idempotent(empty_database_url: str) -> None:
+    engine = create_engine(empty_database_url)
+    try:
+        assert await migrate.current_revision(engine) is None  # nothing there yet
+        await migrate.upgrade(engine)
+        await migrate.upgrade(engine)  # a second upgrade is a no-op
+        assert await migrate.current_revision(engine) == "0009"
+        async with engine.connect() as conn:
+            tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+    finally:
+        await engine.dispose()
     assert {
         "program_info",
         "entries",

@@ -62,6 +62,7 @@ async def write_lock(settings: Settings) -> AsyncIterator[WriteLock]:
         lock.close()
 
 
+@pytest.mark.slow  # a fault test: 4-12 s of real waiting (run by CI)
 async def test_commands_that_write_answer_in_time_while_another_writer_holds_sqlite(
     local: LocalDiscord, write_lock: WriteLock
 ) -> None:

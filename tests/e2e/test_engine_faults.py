@@ -154,6 +154,7 @@ async def test_a_reminder_claimed_by_a_process_that_died_is_sent_once_without_po
 # -- item 8: Discord made the message but answered 5xx ---------------------------------------------
 
 
+@pytest.mark.slow  # a fault test: 4-12 s of real waiting (run by CI)
 @pytest.mark.parametrize("status", [503, 500])
 async def test_a_message_discord_made_but_answered_5xx_for_arrives_once(
     local: LocalDiscord, clock: Clock, status: int

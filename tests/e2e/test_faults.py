@@ -74,6 +74,7 @@ def last_interaction_answered(sim: DiscordSimulator) -> bool:
 # -- 5xx ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a fault test: 4-12 s of real waiting (run by CI)
 async def test_random_server_errors_on_every_route_cost_no_answer(local: LocalDiscord) -> None:
     sim, bot = local.sim, local.bot
     assert bot is not None
@@ -119,6 +120,7 @@ async def test_a_failed_channel_post_is_retried(local: LocalDiscord) -> None:
     assert local.bot_alive()
 
 
+@pytest.mark.slow  # a fault test: 4 s of real waiting past the deadline (run by CI)
 async def test_callback_down_past_the_deadline_logs_one_error_and_the_bot_carries_on(
     local: LocalDiscord, error_log: ErrorRecords
 ) -> None:

@@ -155,6 +155,7 @@ async def status_text(user: Any) -> str:
     return "\n".join(f"{f['name']}: {f['value']}" for f in answer.embeds[0]["fields"])
 
 
+@pytest.mark.slow  # a fault test: 4-12 s of real waiting (run by CI)
 async def test_the_program_follows_its_url_and_keeps_the_last_good_version(
     local: LocalDiscord, server: ProgramServer, clock: ManualClock
 ) -> None:

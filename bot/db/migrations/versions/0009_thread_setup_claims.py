@@ -2,7 +2,7 @@
 
 Revision ID: 0009
 Revises: 0008
-Create Date: 2026-12-13
+Create Date: 2026-12-03
 """
 
 from collections.abc import Sequence

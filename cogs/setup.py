@@ -603,7 +603,13 @@ class Setup(commands.Cog):
         report = await self.threads.sync(
             interaction.guild.id, self._threads_api(interaction.guild.id), progress
         )
-        await interaction.edit_original_response(content=self._threads_done(channel, total, report))
+        done = self._threads_done(channel, total, report)
+        try:
+            await interaction.edit_original_response(content=done)
+        except discord.HTTPException as exc:
+            # A set-up longer than the interaction's 15 minutes: the work is done all the same
+            # (/setup show says so); the reply can no longer be edited.
+            log.info("threads set-up finished, reply not edited: %s", exc)
 
     # Text and forum channels only (discord.py would offer media channels too).
     posters._params["channel"].channel_types = [  # noqa: RUF012 (a command's, not the cog's)

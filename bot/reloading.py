@@ -228,7 +228,7 @@ class ProgramFollower:
             if program is None:
                 if self.fetcher is None:
                     raise ProgramError("no such file", source=self.state.location)
-                await self._fine()
+                self._fine()
                 return None
             report = await self.reloader.apply(
                 program, guard=self.follows and not force, follow_up=False
@@ -239,15 +239,14 @@ class ProgramFollower:
             # A file reloaded by hand: the organizer who asked reads the error in the reply.
             await self.problem(str(exc), tell=self.follows)
             raise
-        await self._fine()
+        self._fine()
         if report.changed:
             self.state.changed_at = self._clock.now()
-            self.state.applied += 1
             log.info("program source changed: %s", report.summary())
         await self.reloader.follow_up(report)
         return report
 
-    async def _fine(self) -> None:
+    def _fine(self) -> None:
         if self.state.problem is not None:
             log.info("the program source is fine again (%s)", self.state_location)
         self.state.problem = None

@@ -72,12 +72,9 @@ class Questions(commands.Cog):
 
     def _resolve(self, value: str) -> Talk:
         """An autocomplete value (entry id) or free text the user typed."""
-        talk = self.program.snapshot.by_id.get(value)
+        talk = self.search.talk_for(value)
         if talk is None:
-            hits = self.search.search(value, 1)
-            if not hits:
-                raise UserFacingError(f"No talk matches “{trim(value, 100)}”.")
-            talk = hits[0].talk
+            raise UserFacingError(f"No talk matches “{trim(value, 100)}”.")
         return talk
 
     def _talk(self, entry_id: str) -> Talk | None:

@@ -127,11 +127,9 @@ class Reminders(commands.Cog):
         if talk is None and value.startswith("#"):
             entry_id = self._token_map().get(value)
             talk = snapshot.by_id.get(entry_id) if entry_id else None
+        talk = talk or self.search.talk_for(value)
         if talk is None:
-            hits = self.search.search(value, 1)
-            if not hits:
-                raise UserFacingError(f"No talk matches “{trim(value, 100)}”.")
-            talk = hits[0].talk
+            raise UserFacingError(f"No talk matches “{trim(value, 100)}”.")
         return talk
 
     def _by_token(self, token: str) -> Talk:

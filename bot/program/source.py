@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -180,5 +180,3 @@ class SourceState:
     changed_at: datetime | None = None  # the last time a change was applied
     problem: str | None = None  # why the last check kept the last good program
     problem_since: datetime | None = None
-    applied: int = 0
-    history: list[str] = field(default_factory=list)

@@ -958,6 +958,14 @@ class SearchService:
     ) -> SearchResults:
         return self.index().search(query, limit, kinds=kinds)
 
+    def talk_for(self, value: str) -> Talk | None:
+        """The entry an autocomplete value names (its id), else what free text best matches."""
+        talk = self._provider().by_id.get(value)
+        if talk is not None:
+            return talk
+        hits = self.search(value, 1)
+        return hits[0].talk if hits else None
+
     def people(self, query: str, limit: int = COMPLETE_LIMIT) -> list[PersonMatch]:
         return self.index().people(query, limit)
 

@@ -111,6 +111,7 @@ async def claimed_a_moment_ago(
 # -- item 1: a claim within its lease is looked at again when the lease ends ----------------------
 
 
+@pytest.mark.slow  # waits out real leases or seconds (run by CI)
 async def test_a_notice_claimed_by_a_process_that_died_is_sent_when_its_lease_ends(
     local: LocalDiscord, clock: Clock
 ) -> None:
@@ -133,6 +134,7 @@ async def test_a_notice_claimed_by_a_process_that_died_is_sent_when_its_lease_en
     assert posts == ["Coffee is in the foyer."]
 
 
+@pytest.mark.slow  # waits out real leases or seconds (run by CI)
 async def test_a_reminder_claimed_by_a_process_that_died_is_sent_once_without_polling(
     local: LocalDiscord, clock: Clock
 ) -> None:

@@ -227,6 +227,7 @@ async def test_a_reminder_left_active_with_a_final_delivery_is_settled_not_polle
     assert SENT in await remind_list(bob)
 
 
+@pytest.mark.slow  # waits out real leases or seconds (run by CI)
 @pytest.mark.parametrize("clock", [edt("08:49") + timedelta(seconds=58)], indirect=True)
 async def test_after_subscribing_again_the_engine_does_not_run_a_pass_every_second(
     local: LocalDiscord, clock: RehearsalClock, monkeypatch: pytest.MonkeyPatch
